@@ -1,0 +1,188 @@
+"""PocketenvApp: the dashboard. Holds the context (which API), its client, and app-wide state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from pocketenv_tui.api.config import ConfigError as ClientConfigError
+from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
+from pocketenv_tui.app.context import (
+    AppContext,
+    ContextError,
+    api_context,
+    available_contexts,
+    local_context,
+)
+from pocketenv_tui.app.screens.context_picker import ContextPicker
+from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
+
+STYLES = Path(__file__).resolve().parent.parent / "styles"
+Clock = Callable[[], datetime]
+ContextResolver = Callable[[str, AppContext], AppContext]
+
+
+def resolve_named_context(name: str, current: AppContext) -> AppContext:
+    """Build the context ``:ctx NAME`` asks for (blocking: may start the local backend)."""
+    if name == "local":
+        return local_context(current.data_dir if current.kind == "local" else None)
+    if name == "api":
+        try:
+            return api_context(None)
+        except ClientConfigError as exc:
+            raise ContextError(str(exc)) from exc
+    raise ContextError(f"Unknown context {name!r}: use local or api.")
+
+
+def terminal_dialect(sandbox: Sandbox) -> str:
+    """The binary dialect replays recent output on re-attach; only these providers speak it."""
+    return "cf" if (sandbox.provider or "") in ("local", "cloudflare") else "pty"
+
+
+class PocketenvApp(App[int]):
+    TITLE = "pocketenv-tui"
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "sandboxes.tcss", STYLES / "dialogs.tcss", STYLES / "sandbox.tcss"]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+    # Everything that changes something; hidden and refused in read-only mode. The shell and
+    # exec count: both run arbitrary commands in the sandbox.
+    MUTATING_ACTIONS = frozenset(
+        {"create", "start", "stop", "delete", "shell", "expose", "unexpose", "exec", "vscode"}
+    )
+
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        config: AppConfig | None = None,
+        read_only: bool | None = None,
+        refresh: float | None = None,
+        now: Clock | None = None,
+        context_resolver: ContextResolver = resolve_named_context,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.config = config if config is not None else AppConfig()
+        self.read_only = bool(self.config.read_only if read_only is None else read_only)
+        self.refresh_interval = clamp_refresh(self.config.refresh if refresh is None else refresh)
+        self._clock: Clock = now or (lambda: datetime.now(UTC))
+        self._context_resolver = context_resolver
+        self.client = context.make_client()
+        # sandbox id -> terminal session key, so a reopened shell re-attaches to the same shell.
+        self.shell_sessions: dict[str, str] = {}
+        if self.config.theme and self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def get_default_screen(self) -> Screen:
+        return SandboxesScreen()
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    async def on_unmount(self) -> None:
+        await self.client.aclose()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        # Status colours come from theme variables: rebuild the cells in the new colours.
+        main = self.main_screen
+        if main is not None and main.is_mounted:
+            main.query_one("#sandboxes").show_rows({})
+            main.render_rows()
+        if self.config.theme != theme.name:
+            self.config.theme = theme.name
+            self._save_config()
+
+    def _save_config(self) -> None:
+        if self.config.path is None:
+            return  # an in-memory config (tests, or none loaded): nothing to remember it in
+        try:
+            save_config(self.config)
+        except OSError as exc:
+            self.notify(f"Could not save {self.config.path}: {escape(str(exc))}", severity="warning")
+
+    @property
+    def main_screen(self) -> SandboxesScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SandboxesScreen):
+                return screen
+        return None
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Switch context", "Local backend or the token's API (:ctx)", lambda: self.choose_context(None))
+
+    # -- navigation ---------------------------------------------------------------------------
+    def open_sandbox(self, sandbox: Sandbox) -> None:
+        from pocketenv_tui.app.screens.sandbox import SandboxScreen
+
+        self.push_screen(SandboxScreen(sandbox))
+
+    def open_shell(self, sandbox: Sandbox) -> None:
+        if self.read_only:
+            self.notify("Read-only mode: the shell is disabled.", severity="warning")
+            return
+        if sandbox.status != "RUNNING":
+            self.notify(
+                f"{escape(sandbox.name)} is {escape(sandbox.status or 'not running')}: start it first (s).",
+                severity="warning",
+            )
+            return
+        from pocketenv_tui.app.screens.shell import ShellScreen
+
+        session = self.shell_sessions.setdefault(sandbox.id, uuid.uuid4().hex)
+        self.push_screen(ShellScreen(sandbox, session, terminal_dialect(sandbox)))
+
+    # -- contexts ---------------------------------------------------------------------------------
+    def choose_context(self, name: str | None) -> None:
+        if name is not None:
+            self.switch_context(name)
+            return
+
+        def picked(choice: str | None) -> None:
+            if choice is not None:
+                self.switch_context(choice)
+
+        self.push_screen(ContextPicker(available_contexts(), self.context.name), picked)
+
+    def switch_context(self, name: str) -> None:
+        if name not in ("local", "api"):
+            self.notify(f"Unknown context {escape(name)}: use :ctx local or :ctx api.", severity="warning")
+            return
+        self.notify(f"Switching to {name}…", title="Context")
+        self.run_worker(self._switch_context(name), group="context", exclusive=True, exit_on_error=False)
+
+    async def _switch_context(self, name: str) -> None:
+        import asyncio
+
+        try:
+            # Starting the local backend blocks while it boots: keep it off the event loop.
+            context = await asyncio.to_thread(self._context_resolver, name, self.context)
+        except (ContextError, ClientConfigError) as exc:
+            self.notify(escape(str(exc)), title="Cannot switch context", severity="error", timeout=10)
+            return
+        old_client = self.client
+        self.context = context
+        self.client = context.make_client()
+        self.shell_sessions.clear()
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, SandboxesScreen):
+            self.pop_screen()
+        main = self.main_screen
+        if main is not None:
+            main.reset_for_context()
+        await old_client.aclose()
+        self.notify(escape(context.label), title="Context")

@@ -1,0 +1,134 @@
+"""Which Pocketenv API the dashboard talks to, and how it got there.
+
+Two kinds of context: a token-configured API (the hosted one by default, or any
+``POCKETENV_API_URL``), and the local backend (no token configured, or ``--local``): reuse the
+server already serving its data dir, or start one as its own detached process so sandboxes and
+shells outlive the dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pocketenv_tui.api import PocketenvClient
+from pocketenv_tui.api.config import ConfigError, TokenMissingError, resolve_config
+
+ContextKind = Literal["local", "api"]
+
+
+class ContextError(Exception):
+    """The context cannot be set up; ``str()`` says what, why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class AppContext:
+    kind: ContextKind
+    api_url: str
+    token: str | None
+    public_key: str | None
+    storage_url: str | None = None
+    data_dir: Path | None = None
+    backend_started: bool = False
+
+    @property
+    def name(self) -> str:
+        """The short name ``:ctx`` uses."""
+        return "local" if self.kind == "local" else "api"
+
+    @property
+    def label(self) -> str:
+        """What the header says; never includes the token."""
+        if self.kind == "local":
+            how = "started in the background" if self.backend_started else "running"
+            return f"local backend at {self.api_url} ({how})"
+        return f"API {self.api_url}"
+
+    def make_client(self) -> PocketenvClient:
+        return PocketenvClient(
+            api_url=self.api_url,
+            token=self.token,
+            public_key=self.public_key,
+            storage_url=self.storage_url or self.api_url,
+        )
+
+    def __repr__(self) -> str:
+        return f"AppContext(kind={self.kind!r}, api_url={self.api_url!r}, token='***')"
+
+
+def local_context(data_dir: Path | None = None) -> AppContext:
+    """Reuse or start the local backend serving ``data_dir``; blocks until it answers."""
+    from pocketenv_tui.local.datadir import resolve_data_dir
+    from pocketenv_tui.local.launcher import ensure_backend
+
+    directory = resolve_data_dir(data_dir)
+    try:
+        info = ensure_backend(directory)
+    except Exception as exc:  # the launcher's failures all become one clear message
+        raise ContextError(
+            f"Could not start the local backend for {directory}: {exc}. "
+            f"Run `pocketenv-tui serve --data-dir {directory}` to see the whole error."
+        ) from exc
+    return AppContext(
+        kind="local",
+        api_url=info.url.rstrip("/"),
+        token=info.token,
+        public_key=info.public_key,
+        storage_url=info.url.rstrip("/"),
+        data_dir=directory,
+        backend_started=bool(info.started),
+    )
+
+
+def api_context(api_url: str | None = None) -> AppContext:
+    """The token-configured API; raises TokenMissingError when there is no token."""
+    try:
+        config = resolve_config(api_url=api_url)
+    except TokenMissingError:
+        raise
+    except ConfigError as exc:
+        raise ContextError(f"The Pocketenv configuration is not usable: {exc}") from exc
+    return AppContext(
+        kind="api",
+        api_url=config.api_url,
+        token=config.token,
+        public_key=config.public_key,
+        storage_url=config.storage_url,
+    )
+
+
+def resolve_context(
+    *,
+    local: bool = False,
+    api_url: str | None = None,
+    data_dir: str | Path | None = None,
+    start_local: Callable[[Path | None], AppContext] = local_context,
+) -> AppContext:
+    """The start-up rule: ``--local``/``--data-dir`` force the local backend; otherwise a
+    configured token selects that API; with no token the local backend is used."""
+    directory = Path(data_dir) if data_dir else None
+    if local or (directory is not None and api_url is None):
+        return start_local(directory)
+    try:
+        return api_context(api_url)
+    except TokenMissingError as exc:
+        if api_url is not None:
+            raise ContextError(
+                f"--api-url {api_url} was given but no token is configured: set POCKETENV_TOKEN "
+                "(and POCKETENV_PUBLIC_KEY for that server), or drop --api-url to use the local "
+                "backend."
+            ) from exc
+        return start_local(directory)
+
+
+def available_contexts() -> list[str]:
+    """Names ``:ctx`` can switch to: always the local backend, the token's API when one is set."""
+    names = ["local"]
+    try:
+        resolve_config()
+    except ConfigError:
+        return names
+    names.append("api")
+    return names

@@ -1,0 +1,104 @@
+"""How sandbox fields are shown: ages, up-times, resources and status colours.
+
+Pure functions (no Textual) so the table, the sandbox screen and the tests agree on one format.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.color import Color, ColorParseError
+
+# Status -> theme variable name. The colour itself is looked up in the running theme, so every
+# Textual theme (and textual-ansi) gives readable statuses.
+STATUS_THEME_VARIABLE = {
+    "RUNNING": "text-success",
+    "STOPPED": "foreground-muted",
+    "INITIALIZING": "text-warning",
+    "STARTING…": "text-warning",
+    "STOPPING…": "text-warning",
+    "CREATING…": "text-warning",
+    "DELETING…": "text-error",
+}
+UNKNOWN_STATUS_VARIABLE = "text-accent"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes from the API are UTC; make them comparable with an aware clock."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def format_duration(seconds: float) -> str:
+    """A compact k9s-style duration: 42s, 5m, 3h12m, 4d2h, 1y20d."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    if days < 365:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    years, days = divmod(days, 365)
+    return f"{years}y{days}d" if days else f"{years}y"
+
+
+def format_age(moment: datetime | None, now: datetime) -> str:
+    """Time elapsed since ``moment``; an empty string when unknown."""
+    if moment is None:
+        return ""
+    return format_duration((as_utc(now) - as_utc(moment)).total_seconds())
+
+
+def format_uptime(status: str, started_at: datetime | None, now: datetime) -> str:
+    """UP column: only a running sandbox has an up-time."""
+    if status != "RUNNING" or started_at is None:
+        return "-"
+    return format_age(started_at, now)
+
+
+def format_resources(vcpus: int | None, memory: int | None, disk: int | None) -> str:
+    """RESOURCES column: ``2 vCPU / 4 GB / 8 GB`` with ``-`` for unknown parts."""
+    if vcpus is None and memory is None and disk is None:
+        return "-"
+    cpu = f"{vcpus} vCPU" if vcpus is not None else "- vCPU"
+    mem = f"{memory} GB" if memory is not None else "- GB"
+    dsk = f"{disk} GB" if disk is not None else "- GB"
+    return f"{cpu} / {mem} / {dsk}"
+
+
+def format_timestamp(moment: datetime | None) -> str:
+    """A full timestamp for the sandbox screen, in UTC so it reads the same everywhere."""
+    if moment is None:
+        return "-"
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def status_variable(status: str) -> str:
+    return STATUS_THEME_VARIABLE.get(status, UNKNOWN_STATUS_VARIABLE)
+
+
+def theme_colour(name: str, theme_variables: dict[str, str]) -> str | None:
+    """A theme variable as an opaque ``#rrggbb`` Rich can use (alpha blended over the background)."""
+    value = theme_variables.get(name)
+    if not value:
+        return None
+    try:
+        colour = Color.parse(value)
+        if colour.a < 1:
+            background = Color.parse(theme_variables.get("background", "#000000"))
+            colour = background + colour
+    except ColorParseError:
+        return None
+    return colour.hex6
+
+
+def status_text(status: str, theme_variables: dict[str, str]) -> Text:
+    """The STATUS cell: the status word coloured from the running theme's variables."""
+    colour = theme_colour(status_variable(status), theme_variables)
+    style = f"bold {colour}" if colour else "bold"
+    return Text(status, style=style)

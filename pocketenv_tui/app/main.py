@@ -1,0 +1,47 @@
+"""``pocketenv-tui`` with no subcommand: resolve the context, then run the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pocketenv_tui.api.config import ConfigError as ClientConfigError
+from pocketenv_tui.app.config import ConfigError, clamp_refresh, load_config
+from pocketenv_tui.app.context import ContextError, resolve_context
+
+
+def _fail(message: str) -> int:
+    print(f"pocketenv-tui: {message}", file=sys.stderr)
+    return 2
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    refresh = clamp_refresh(args.refresh if args.refresh is not None else config.refresh)
+    if args.refresh is not None and args.refresh < refresh:
+        print(f"pocketenv-tui: --refresh raised to the {refresh:g} s minimum", file=sys.stderr)
+    try:
+        context = resolve_context(local=args.local, api_url=args.api_url, data_dir=args.data_dir)
+    except (ContextError, ClientConfigError) as exc:
+        return _fail(str(exc))
+
+    # Imported late: Textual's import cost is only paid once there is something to show.
+    from pocketenv_tui.app.app import PocketenvApp
+
+    app = PocketenvApp(
+        context,
+        config=config,
+        read_only=True if args.read_only else None,
+        refresh=refresh,
+    )
+    result = app.run()
+    if context.kind == "local" and context.backend_started:
+        print(
+            f"pocketenv-tui: the local backend keeps running at {context.api_url} "
+            "(sandboxes and shells stay alive); the next start reuses it.",
+            file=sys.stderr,
+        )
+    return int(result or 0)

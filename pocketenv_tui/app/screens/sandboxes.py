@@ -1,0 +1,640 @@
+"""The main screen: a live table of sandboxes (or templates) with the lifecycle keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from pocketenv_tui.api import PocketenvError
+from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.app.commands import DESCRIPTIONS, CommandError, parse_command
+from pocketenv_tui.app.errors import describe_error
+from pocketenv_tui.app.formatting import format_duration
+from pocketenv_tui.app.sandbox_rows import (
+    CATALOG_COLUMNS,
+    SANDBOX_COLUMNS,
+    catalog_cells,
+    matches_filter,
+    sandbox_cells,
+)
+from pocketenv_tui.app.screens.confirm import ConfirmScreen
+from pocketenv_tui.app.screens.create import HOSTED_PROVIDERS, CreateRequest, CreateScreen
+from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
+from pocketenv_tui.app.widgets.context_header import ContextHeader
+from pocketenv_tui.app.widgets.live_table import LiveTable
+
+if TYPE_CHECKING:
+    from pocketenv_tui.app.app import PocketenvApp
+
+VIEWS: dict[str, str] = {
+    "mine": "my sandboxes",
+    "running": "running sandboxes",
+    "catalog": "template catalog",
+}
+PENDING_LABELS = {"start": "STARTING…", "stop": "STOPPING…", "delete": "DELETING…"}
+DONE_WORDS = {"start": "is running", "stop": "stopped", "delete": "deleted"}
+SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell"}
+MAX_BACKOFF = 60.0
+
+
+class SandboxCommands(Provider):
+    """ctrl+p: commands for the highlighted sandbox, and the views."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        screen = self.screen
+        if not isinstance(screen, SandboxesScreen):
+            return []
+        return screen.palette_commands()
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class SandboxesScreen(Screen[None]):
+    """Sandboxes (mine or running) or the catalog, polled by one exclusive worker."""
+
+    COMMANDS = {SandboxCommands}
+    BINDINGS = [
+        Binding("n", "create", "Create", id="sandboxes.create"),
+        Binding("s", "start", "Start", id="sandboxes.start"),
+        Binding("x", "stop", "Stop", id="sandboxes.stop"),
+        Binding("d", "delete", "Delete", id="sandboxes.delete"),
+        # priority: the table's own enter binding would otherwise swallow it.
+        Binding("enter", "open", "Open", id="sandboxes.open", priority=True),
+        Binding("t", "shell", "Shell", id="sandboxes.shell"),
+        Binding("slash", "filter", "Filter", id="sandboxes.filter"),
+        Binding("o", "sort", "Sort", id="sandboxes.sort", show=False),
+        Binding("O", "sort_reverse", "Reverse sort", id="sandboxes.sort_reverse", show=False),
+        Binding("r", "refresh", "Refresh", id="sandboxes.refresh"),
+        Binding("colon", "command_line", "Command", id="sandboxes.command"),
+        Binding("question_mark", "help", "Help", id="sandboxes.help"),
+        Binding("1", "view('mine')", "Mine", id="sandboxes.view_mine", show=False),
+        Binding("2", "view('running')", "Running", id="sandboxes.view_running", show=False),
+        Binding("3", "view('catalog')", "Catalog", id="sandboxes.view_catalog", show=False),
+        Binding("escape", "back", "Clear filter", id="sandboxes.back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = "mine"
+        self.filter_text = ""
+        self.items: dict[str, Sandbox] = {}
+        self.pending: dict[str, str] = {}
+        self.last_success: datetime | None = None
+        self.failures = 0
+        self.problem_text: str | None = None
+        self.poll_count = 0
+        self._poll_generation = 0
+
+    @property
+    def pocketenv(self) -> PocketenvApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield ContextHeader(id="context-header")
+        yield Static("", id="problem", classes="banner")
+        with Vertical(id="table-area"):
+            yield LiveTable(id="sandboxes")
+            yield Static("", id="empty", classes="empty-state")
+        yield Input(placeholder="filter (enter keeps it, esc clears)", id="filter", classes="prompt-line")
+        yield Input(placeholder=":command (tab: none, enter runs, esc closes)", id="command", classes="prompt-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(LiveTable)
+        table.set_columns(SANDBOX_COLUMNS)
+        header = self.query_one(ContextHeader)
+        header.context_label = self.pocketenv.context.label
+        self._update_view_label()
+        self.query_one("#problem").display = False
+        self.query_one("#filter").display = False
+        self.query_one("#command").display = False
+        self._update_empty_state()
+        self.set_interval(1.0, self._tick_freshness)
+        table.focus()
+
+    # Polling runs only while this screen is the visible one.
+    def on_screen_resume(self) -> None:
+        self.refresh_now()
+
+    def on_screen_suspend(self) -> None:
+        self.workers.cancel_group(self, "poll-sandboxes")
+
+    # -- polling --------------------------------------------------------------------------
+    def refresh_now(self) -> None:
+        """Poll immediately; the exclusive group cancels any poll already under way."""
+        self._poll_generation += 1
+        self.run_worker(
+            self._poll_loop(self._poll_generation),
+            group="poll-sandboxes",
+            exclusive=True,
+            exit_on_error=False,
+            name="poll-sandboxes",
+        )
+
+    async def _poll_loop(self, generation: int) -> None:
+        while generation == self._poll_generation:
+            view = self.view
+            try:
+                found = await self._fetch(view)
+            except PocketenvError as exc:
+                self.failures += 1
+                self._show_problem(exc)
+            else:
+                if view == self.view and generation == self._poll_generation:
+                    self.failures = 0
+                    self._apply(found)
+            await asyncio.sleep(self._next_delay())
+
+    def _next_delay(self) -> float:
+        interval = self.pocketenv.refresh_interval
+        if not self.failures:
+            return interval
+        return min(MAX_BACKOFF, interval * 2 ** min(self.failures, 6))
+
+    async def _fetch(self, view: str) -> list[Sandbox]:
+        client = self.pocketenv.client
+        if view == "catalog":
+            return [template async for template in client.sandboxes.iter_catalog()]
+        running = True if view == "running" else None
+        return [s async for s in client.actor.iter_sandboxes(is_running=running)]
+
+    def _apply(self, found: list[Sandbox]) -> None:
+        self.items = {sandbox.id: sandbox for sandbox in found}
+        self.last_success = self.pocketenv.now()
+        self.poll_count += 1
+        if self.problem_text is not None:
+            self.problem_text = None
+            self.query_one("#problem").display = False
+        self.render_rows()
+        self._tick_freshness()
+
+    def _show_problem(self, exc: PocketenvError) -> None:
+        problem = describe_error(exc, self.pocketenv.context, "Could not load sandboxes")
+        retry = format_duration(self._next_delay())
+        self.problem_text = problem.one_line()
+        banner = self.query_one("#problem", Static)
+        banner.update(f"{problem.markup()}\n[dim]Retrying automatically (next try in {retry}).[/dim]")
+        banner.display = True
+        self._tick_freshness()
+        self._update_empty_state()
+
+    def render_rows(self) -> None:
+        """Push the cached items through the filter into the table (diffed by row key)."""
+        now = self.pocketenv.now()
+        table = self.query_one(LiveTable)
+        if self.view == "catalog":
+            rows = {
+                key: catalog_cells(item, now)
+                for key, item in self.items.items()
+                if matches_filter(item, self.filter_text)
+            }
+        else:
+            variables = self.app.theme_variables
+            rows = {
+                key: sandbox_cells(item, now, variables, self.pending.get(key))
+                for key, item in self.items.items()
+                if matches_filter(item, self.filter_text)
+            }
+        table.show_rows(rows)
+        self._update_empty_state()
+        self.refresh_bindings()
+
+    def _update_empty_state(self) -> None:
+        empty = self.query_one("#empty", Static)
+        table = self.query_one(LiveTable)
+        if table.row_count:
+            empty.display = False
+            return
+        if self.last_success is None:
+            text = "Loading…" if self.problem_text is None else "No data: the API could not be reached."
+        elif self.filter_text:
+            text = f"Nothing matches the filter “{escape(self.filter_text)}”. Press esc to clear it."
+        elif self.view == "running":
+            text = "No running sandboxes. Press 1 to see all of them, s to start one."
+        elif self.view == "catalog":
+            text = "The catalog is empty."
+        else:
+            text = "No sandboxes yet. Press n to create one."
+        empty.update(text)
+        empty.display = True
+
+    def _tick_freshness(self) -> None:
+        header = self.query_one(ContextHeader)
+        interval = self.pocketenv.refresh_interval
+        if self.last_success is None:
+            header.freshness = "no data yet" if self.problem_text else "loading…"
+            header.stale = self.problem_text is not None
+            return
+        age = (self.pocketenv.now() - self.last_success).total_seconds()
+        if self.problem_text is not None or age > 3 * interval + 5:
+            header.freshness = f"STALE · data from {format_duration(age)} ago"
+            header.stale = True
+        else:
+            header.freshness = f"live · every {interval:g}s"
+            header.stale = False
+
+    def _update_view_label(self) -> None:
+        header = self.query_one(ContextHeader)
+        label = VIEWS[self.view]
+        if self.filter_text:
+            label += f" /{self.filter_text}"
+        if self.pocketenv.read_only:
+            label += " · read-only"
+        header.view_label = label
+
+    # -- selection --------------------------------------------------------------------------
+    def selected(self) -> Sandbox | None:
+        key = self.query_one(LiveTable).highlighted_key
+        return self.items.get(key) if key else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app = self.pocketenv
+        if action in app.MUTATING_ACTIONS and app.read_only:
+            return False
+        if action in SANDBOX_ONLY_ACTIONS and self.view == "catalog":
+            return False
+        if action == "open":
+            # Only when the table has focus, so enter still submits the filter and command lines.
+            return isinstance(self.focused, DataTable)
+        if action == "back":
+            return bool(self.filter_text)
+        return True
+
+    def _refused(self, action: str) -> bool:
+        if self.pocketenv.read_only and action in self.pocketenv.MUTATING_ACTIONS:
+            self.notify("Read-only mode: this action is disabled.", severity="warning")
+            return True
+        return False
+
+    def _need_selection(self) -> Sandbox | None:
+        sandbox = self.selected()
+        if sandbox is None:
+            self.notify("No sandbox is highlighted.", severity="warning")
+        return sandbox
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def action_start(self) -> None:
+        self._lifecycle_key("start")
+
+    def action_stop(self) -> None:
+        self._lifecycle_key("stop")
+
+    def action_delete(self) -> None:
+        if self._refused("delete") or self.view == "catalog":
+            return
+        sandbox = self._need_selection()
+        if sandbox is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_lifecycle("delete", sandbox)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete sandbox {sandbox.name}? Its files, ports and services go with it.",
+                yes_label="Delete",
+            ),
+            answered,
+        )
+
+    def _lifecycle_key(self, action: str) -> None:
+        if self._refused(action) or self.view == "catalog":
+            return
+        sandbox = self._need_selection()  # captured now, whatever the table does next
+        if sandbox is not None:
+            self.run_lifecycle(action, sandbox)
+
+    def run_lifecycle(self, action: str, sandbox: Sandbox) -> None:
+        if sandbox.id in self.pending:
+            self.notify(f"{sandbox.name} is busy ({self.pending[sandbox.id]}).", severity="warning")
+            return
+        self.pending[sandbox.id] = PENDING_LABELS[action]
+        self.render_rows()
+        self.run_worker(
+            self._lifecycle(action, sandbox.id, sandbox.name),
+            group=f"action-{sandbox.id}",
+            exit_on_error=False,
+            name=f"{action}-{sandbox.id}",
+        )
+
+    async def _lifecycle(self, action: str, sandbox_id: str, name: str) -> None:
+        client = self.pocketenv.client
+        try:
+            if action == "start":
+                await client.sandboxes.start(sandbox_id)
+                await client.sandboxes.wait_until_running(sandbox_id, timeout=120.0, interval=1.0)
+            elif action == "stop":
+                await client.sandboxes.stop(sandbox_id)
+            else:
+                await client.sandboxes.delete(sandbox_id)
+        except PocketenvError as exc:
+            problem = describe_error(exc, self.pocketenv.context, f"Could not {action} {name}")
+            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
+        else:
+            self.notify(f"{escape(name)} {DONE_WORDS[action]}.", title=action.capitalize())
+        await self._settle(sandbox_id)
+
+    async def _settle(self, sandbox_id: str) -> None:
+        """Replace the row's progress label with the sandbox's real state."""
+        try:
+            fresh = await self.pocketenv.client.sandboxes.get(sandbox_id)
+        except PocketenvError:
+            fresh = self.items.get(sandbox_id)
+        self.pending.pop(sandbox_id, None)
+        if fresh is None:
+            self.items.pop(sandbox_id, None)
+        elif self.view == "mine" or (self.view == "running" and fresh.status == "RUNNING"):
+            self.items[sandbox_id] = fresh
+        else:
+            self.items.pop(sandbox_id, None)
+        self.render_rows()
+
+    # -- create -----------------------------------------------------------------------------
+    def action_create(self, base: str | None = None) -> None:
+        if self._refused("create"):
+            return
+        if base is None and self.view == "catalog":
+            template = self.selected()
+            base = template.name if template else None
+        providers = ["local"] if self.pocketenv.context.kind == "local" else HOSTED_PROVIDERS
+
+        def submitted(request: CreateRequest | None) -> None:
+            if request is not None:
+                self.run_worker(self._create(request), group="create", exit_on_error=False)
+
+        self.app.push_screen(CreateScreen(self._catalog_options, providers, base=base), submitted)
+
+    async def _catalog_options(self) -> list[tuple[str, str]]:
+        options: list[tuple[str, str]] = []
+        async for template in self.pocketenv.client.sandboxes.iter_catalog():
+            label = template.name
+            if template.display_name and template.display_name != template.name:
+                label = f"{template.display_name} ({template.name})"
+            options.append((label, template.name))
+        return options
+
+    async def _create(self, request: CreateRequest) -> None:
+        client = self.pocketenv.client
+        try:
+            sandbox = await client.sandboxes.create(
+                request.base,
+                name=request.name,
+                provider=request.provider,
+                repo=request.repo,
+                keep_alive=request.keep_alive or None,
+            )
+        except PocketenvError as exc:
+            problem = describe_error(exc, self.pocketenv.context, "Could not create the sandbox")
+            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
+            return
+        self.pending[sandbox.id] = "CREATING…"
+        if self.view == "mine":
+            self.items[sandbox.id] = sandbox
+            self.render_rows()
+            self.query_one(LiveTable).select_key(sandbox.id)
+        self.notify(f"Creating {escape(sandbox.name)}…", title="Create")
+        try:
+            await client.sandboxes.wait_until_running(sandbox.id, timeout=180.0, interval=1.0)
+        except PocketenvError as exc:
+            problem = describe_error(exc, self.pocketenv.context, f"{sandbox.name} did not start")
+            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
+        else:
+            self.notify(f"{escape(sandbox.name)} is running.", title="Create")
+        await self._settle(sandbox.id)
+
+    # -- open, shell ----------------------------------------------------------------------------
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # Mouse clicks and the table's own enter both land here.
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        if self.view == "catalog":
+            self.action_create()
+            return
+        sandbox = self._need_selection()
+        if sandbox is not None:
+            self.pocketenv.open_sandbox(sandbox)
+
+    def action_shell(self) -> None:
+        if self._refused("shell") or self.view == "catalog":
+            return
+        sandbox = self._need_selection()
+        if sandbox is not None:
+            self.pocketenv.open_shell(sandbox)
+
+    # -- filter, sort, views ----------------------------------------------------------------------
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.value = self.filter_text
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._update_view_label()
+        self.render_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        if not self.filter_text:
+            self.query_one("#filter").display = False
+        self.query_one(LiveTable).focus()
+
+    def action_back(self) -> None:
+        self.clear_filter()
+
+    def clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        self.filter_text = ""
+        field.value = ""
+        field.display = False
+        self._update_view_label()
+        self.render_rows()
+        self.query_one(LiveTable).focus()
+
+    def on_key(self, event) -> None:
+        # esc inside the filter or command line closes it (Input has no escape binding).
+        if event.key != "escape":
+            return
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "filter":
+            event.stop()
+            self.clear_filter()
+        elif isinstance(focused, Input) and focused.id == "command":
+            event.stop()
+            self.close_command_line()
+
+    def action_sort(self) -> None:
+        table = self.query_one(LiveTable)
+        columns = [key for key, _ in (CATALOG_COLUMNS if self.view == "catalog" else SANDBOX_COLUMNS)]
+        if table.sort_column is None:
+            column = columns[0]
+        else:
+            column = columns[(columns.index(table.sort_column) + 1) % len(columns)]
+        table.sort_by(column, reverse=False)
+
+    def action_sort_reverse(self) -> None:
+        table = self.query_one(LiveTable)
+        table.sort_by(table.sort_column or "name", reverse=not table.sort_reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.query_one(LiveTable).sort_by(str(event.column_key.value))
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+
+    def action_view(self, view: str) -> None:
+        self.set_view(view)
+
+    def set_view(self, view: str) -> None:
+        if view not in VIEWS:
+            raise ValueError(view)
+        if view == self.view:
+            self.refresh_now()
+            return
+        self.view = view
+        self.items = {}
+        self.last_success = None
+        table = self.query_one(LiveTable)
+        table.set_columns(CATALOG_COLUMNS if view == "catalog" else SANDBOX_COLUMNS)
+        table.show_rows({})
+        self._update_view_label()
+        self._update_empty_state()
+        self.refresh_bindings()
+        self.refresh_now()
+
+    def reset_for_context(self) -> None:
+        """After :ctx switched the API: forget every row and poll the new one."""
+        self.items = {}
+        self.pending = {}
+        self.last_success = None
+        self.problem_text = None
+        self.failures = 0
+        self.query_one("#problem").display = False
+        self.query_one(ContextHeader).context_label = self.pocketenv.context.label
+        self.query_one(LiveTable).show_rows({})
+        self._update_empty_state()
+        self.refresh_now()
+
+    # -- command line, help -------------------------------------------------------------------------
+    def action_command_line(self) -> None:
+        field = self.query_one("#command", Input)
+        field.value = ""
+        field.display = True
+        field.focus()
+
+    def close_command_line(self) -> None:
+        field = self.query_one("#command", Input)
+        field.value = ""
+        field.display = False
+        self.query_one(LiveTable).focus()
+
+    @on(Input.Submitted, "#command")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        self.close_command_line()
+        self.run_command(text)
+
+    def run_command(self, text: str) -> None:
+        try:
+            command = parse_command(text)
+        except CommandError as exc:
+            self.notify(escape(str(exc)), severity="warning", title="Command")
+            return
+        name, args = command.name, command.args
+        if name == "sandboxes":
+            self.set_view("mine")
+        elif name == "running":
+            self.set_view("running")
+        elif name == "catalog":
+            self.set_view("catalog")
+        elif name == "quit":
+            self.app.exit(0)
+        elif name == "help":
+            self.action_help()
+        elif name == "refresh":
+            self.refresh_now()
+        elif name == "ctx":
+            self.pocketenv.choose_context(args[0] if args else None)
+        elif name == "theme":
+            self._set_theme(args)
+        elif name == "sort":
+            self._sort_command(args)
+
+    def _set_theme(self, args: tuple[str, ...]) -> None:
+        if not args:
+            self.app.action_change_theme()
+            return
+        if args[0] not in self.app.available_themes:
+            names = ", ".join(sorted(self.app.available_themes))
+            self.notify(f"Unknown theme {escape(args[0])}. Themes: {names}", severity="warning")
+            return
+        self.app.theme = args[0]
+
+    def _sort_command(self, args: tuple[str, ...]) -> None:
+        columns = dict(CATALOG_COLUMNS if self.view == "catalog" else SANDBOX_COLUMNS)
+        by_label = {label.casefold(): key for key, label in columns.items()}
+        if not args:
+            self.notify("Usage: :sort COLUMN [desc], e.g. :sort created desc", severity="warning")
+            return
+        wanted = args[0].casefold()
+        column = wanted if wanted in columns else by_label.get(wanted)
+        if column is None:
+            self.notify(f"No column {escape(args[0])}. Columns: {', '.join(columns)}", severity="warning")
+            return
+        reverse = len(args) > 1 and args[1].casefold() in {"desc", "reverse", "-"}
+        self.query_one(LiveTable).sort_by(column, reverse=reverse)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(f"{VIEWS[self.view]}", describe_bindings(self), DESCRIPTIONS))
+
+    # -- palette --------------------------------------------------------------------------------------
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        sandbox = self.selected() if self.view != "catalog" else None
+        read_only = self.pocketenv.read_only
+        if sandbox is not None:
+            name = sandbox.name
+            commands.append((f"Open {name}", "Fields, ports and exec", self.action_open))
+            if not read_only:
+                commands += [
+                    (f"Shell in {name}", "Open a terminal in the sandbox", self.action_shell),
+                    (f"Start {name}", "Start the highlighted sandbox", self.action_start),
+                    (f"Stop {name}", "Stop the highlighted sandbox", self.action_stop),
+                    (f"Delete {name}", "Delete the highlighted sandbox (asks first)", self.action_delete),
+                ]
+        if not read_only:
+            commands.append(("Create sandbox", "Open the create form", self.action_create))
+        commands += [
+            ("View: my sandboxes", ":sandboxes", lambda: self.set_view("mine")),
+            ("View: running sandboxes", ":running", lambda: self.set_view("running")),
+            ("View: template catalog", ":catalog", lambda: self.set_view("catalog")),
+            ("Switch context", ":ctx", lambda: self.pocketenv.choose_context(None)),
+            ("Refresh", "Poll the API now", self.refresh_now),
+        ]
+        return commands

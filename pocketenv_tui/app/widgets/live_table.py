@@ -1,0 +1,123 @@
+"""A DataTable that is updated in place by row key and keeps the cursor on the same row.
+
+Each refresh hands the whole wanted content (row key -> cells); the table applies only the
+difference (see table_diff), re-sorts when something changed, and puts the cursor back on the
+row it was on, wherever that row moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from pocketenv_tui.app.sandbox_rows import cell_sort_key
+from pocketenv_tui.app.table_diff import TableDiff, diff_rows
+
+
+class LiveTable(DataTable):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(
+            id=id, classes=classes, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
+        )
+        self._shown: dict[Hashable, tuple[object, ...]] = {}
+        self._column_order: list[str] = []
+        self._labels: dict[str, str] = {}
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+
+    # -- columns ---------------------------------------------------------------------------
+    def set_columns(self, columns: Sequence[tuple[str, str]]) -> None:
+        """Replace the columns (and so every row) when the view changes shape."""
+        keys = [key for key, _ in columns]
+        if keys == self._column_order:
+            return
+        self.clear(columns=True)
+        self._shown.clear()
+        self._column_order = keys
+        self._labels = dict(columns)
+        if self.sort_column not in keys:
+            self.sort_column, self.sort_reverse = None, False
+        for key, label in columns:
+            self.add_column(self._heading(key, label), key=key)
+
+    def _heading(self, key: str, label: str) -> Text:
+        if key != self.sort_column:
+            return Text(label)
+        return Text(f"{label} {'▼' if self.sort_reverse else '▲'}", style="bold")
+
+    def _relabel(self) -> None:
+        for key, column in self.columns.items():
+            column.label = self._heading(str(key.value), self._labels.get(str(key.value), ""))
+        self.refresh()
+
+    # -- rows --------------------------------------------------------------------------------
+    @property
+    def highlighted_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:  # the cursor sits outside the rows while the table is empty
+            return None
+        return None if row_key.value is None else str(row_key.value)
+
+    @property
+    def shown_keys(self) -> list[Hashable]:
+        return list(self._shown)
+
+    def show_rows(self, rows: Mapping[Hashable, tuple[object, ...]]) -> TableDiff:
+        """Make the table show exactly ``rows`` (in order for new rows, then sorted)."""
+        keep = self.highlighted_key
+        diff = diff_rows(self._shown, rows)
+        if diff.empty:
+            return diff
+        columns = self._column_order
+        with self.app.batch_update():
+            for key in diff.removed:
+                self.remove_row(str(key))
+            for key, index, value in diff.updated:
+                self.update_cell(str(key), columns[index], value, update_width=True)
+            for key, cells in diff.added:
+                self.add_row(*cells, key=str(key))
+            self._shown = dict(rows)
+            if self.sort_column is not None:
+                self._apply_sort()
+            self._restore_cursor(keep)
+        return diff
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by ``column``; without ``reverse``, the same column again flips the order."""
+        if column not in self._column_order:
+            raise ValueError(f"unknown column {column!r}")
+        if reverse is None:
+            reverse = (not self.sort_reverse) if column == self.sort_column else False
+        keep = self.highlighted_key
+        self.sort_column, self.sort_reverse = column, reverse
+        self._apply_sort()
+        self._relabel()
+        self._restore_cursor(keep)
+
+    def _apply_sort(self) -> None:
+        if self.sort_column is not None and self.row_count:
+            self.sort(self.sort_column, key=cell_sort_key, reverse=self.sort_reverse)
+
+    def _restore_cursor(self, key: str | None) -> None:
+        if key is None:
+            return
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return  # that row is gone; the cursor stays where it was (clamped by the table)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False, scroll=False)
+
+    def select_key(self, key: str) -> bool:
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return False
+        self.move_cursor(row=index, animate=False)
+        return True

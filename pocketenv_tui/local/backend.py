@@ -1,0 +1,197 @@
+"""The local backend's state for one data dir: identity, store, runtime, and lifecycle steps.
+
+XRPC handlers share this object. Lifecycle changes of one sandbox (boot, stop, delete) run
+under that sandbox's lock, so a stop issued while a create is still booting waits for the
+boot to finish instead of racing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from pocketenv_tui.local import views
+from pocketenv_tui.local.identity import Identity
+from pocketenv_tui.local.ids import now_iso
+from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
+from pocketenv_tui.local.spec import build_spec, volume_dir
+from pocketenv_tui.local.store import Store
+from pocketenv_tui.local.validate import XrpcError, invalid, not_found
+
+log = logging.getLogger("pocketenv_tui.local")
+
+VSCODE_PORT = 1024  # the hosted API's reserved "VS Code Server" port row
+VSCODE_SERVICE_ID = "vscode"
+
+
+class Backend:
+    def __init__(self, data_dir: Path, identity: Identity, store: Store, runtime: SandboxRuntime) -> None:
+        self.data_dir = data_dir
+        self.identity = identity
+        self.store = store
+        self.runtime = runtime
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def isolation(self) -> str:
+        return self.runtime.isolation
+
+    async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self.store.call(fn, *args, **kwargs)
+
+    def lock(self, sandbox_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(sandbox_id, asyncio.Lock())
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def own_sandbox(self, ref: str, did: str) -> dict[str, Any]:
+        row = await self.db(self.store.find_sandbox, ref, did)
+        if row is None:
+            raise not_found("Sandbox not found", "SandboxNotFound")
+        return row
+
+    async def running_sandbox(self, ref: str, did: str) -> dict[str, Any]:
+        row = await self.own_sandbox(ref, did)
+        if row["status"] != "RUNNING" or not self.runtime.is_running(row["id"]):
+            raise invalid("Sandbox is not running")
+        return row
+
+    async def resolve_for_terminal(self, ref: str, did: str) -> str | None:
+        """For the terminal routes: the id of the caller's sandbox named by ``ref``."""
+        row = await self.db(self.store.find_sandbox, ref, did)
+        return row["id"] if row is not None else None
+
+    def host_path(self, sandbox_id: str, path: str, field: str) -> Path:
+        """A sandbox path on the host; a path that escapes the sandbox is a 400 naming the field."""
+        try:
+            return self.runtime.host_path(sandbox_id, path)
+        except SandboxRuntimeError as exc:
+            raise invalid(f"{field}: {exc}") from None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def boot(self, sandbox_id: str) -> list[str]:
+        """Start the sandbox from its stored state; RUNNING on success, STOPPED on failure.
+
+        Must be called with the sandbox's lock held.
+        """
+        await self.db(self.store.set_sandbox_status, sandbox_id, "INITIALIZING")
+        try:
+            spec = await self.db(build_spec, self.store, self.identity, self.data_dir, sandbox_id)
+            warnings = await self.runtime.start(spec)
+            await self._restart_vscode(sandbox_id)
+        except BaseException as exc:
+            # The sandbox may be half-started: make sure nothing of it keeps running.
+            await asyncio.shield(self._stop_quietly(sandbox_id))
+            message = str(exc) or exc.__class__.__name__
+            await asyncio.shield(
+                self.db(self.store.set_sandbox_status, sandbox_id, "STOPPED", warnings=[f"start failed: {message}"])
+            )
+            raise
+        await self.db(self.store.set_sandbox_status, sandbox_id, "RUNNING", started_at=now_iso(), warnings=warnings)
+        await self.db(self.store.set_all_services_status, sandbox_id, "RUNNING")
+        return warnings
+
+    async def boot_in_background(self, sandbox_id: str) -> None:
+        async with self.lock(sandbox_id):
+            row = await self.db(self.store.get_sandbox, sandbox_id)
+            if row is None or row["status"] != "INITIALIZING":
+                return  # deleted (or otherwise handled) before the boot got its turn
+            try:
+                await self.boot(sandbox_id)
+            except (SandboxRuntimeError, LookupError, ValueError, OSError) as exc:
+                log.warning("sandbox %s failed to start: %s", sandbox_id, exc)
+
+    async def halt(self, sandbox_id: str) -> None:
+        """Stop every process of the sandbox and mark it (and its services) STOPPED."""
+        await self.runtime.stop(sandbox_id)
+        await self.db(self.store.set_sandbox_status, sandbox_id, "STOPPED")
+
+    async def destroy(self, sandbox_id: str) -> None:
+        """Stop the sandbox, remove its files, volumes and backups, then its rows."""
+        volumes = await self.db(self.store.sandbox_resources, "volumes", sandbox_id)
+        backups = await self.db(self.store.backups_of, sandbox_id)
+        await self.runtime.delete(sandbox_id)
+        await self.db(self.store.delete_sandbox, sandbox_id)
+        for vol in volumes:
+            shutil.rmtree(volume_dir(self.data_dir, vol["id"]), ignore_errors=True)
+        for backup in backups:
+            self.backup_path(backup["id"]).unlink(missing_ok=True)
+        self._locks.pop(sandbox_id, None)
+
+    async def _stop_quietly(self, sandbox_id: str) -> None:
+        try:
+            await self.runtime.stop(sandbox_id)
+        except Exception:
+            log.exception("could not stop sandbox %s after a failed start", sandbox_id)
+
+    async def _restart_vscode(self, sandbox_id: str) -> None:
+        row = await self.db(self.store.get_port, sandbox_id, VSCODE_PORT)
+        if row is not None and shutil.which("code-server"):
+            await self.runtime.start_service(sandbox_id, vscode_service(row["target_port"]))
+
+    async def service_status(self, sandbox: dict[str, Any], service: dict[str, Any]) -> str:
+        """The live status: the runtime knows when a service's process has died."""
+        if sandbox["status"] != "RUNNING" or service["status"] != "RUNNING":
+            return "STOPPED"
+        try:
+            return self.runtime.service_status(sandbox["id"], service["id"])
+        except SandboxRuntimeError:
+            return "STOPPED"
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def backup_path(self, backup_id: str) -> Path:
+        return self.data_dir / "backups" / f"{backup_id}.tar.gz"
+
+    def copy_path(self, uuid: str) -> Path:
+        return self.data_dir / "cp" / f"{uuid}.tar.gz"
+
+    # -- server start and exit --------------------------------------------------------------
+
+    async def startup(self) -> None:
+        stopped = await self.db(self.store.stop_all_sandboxes)
+        if stopped:
+            log.info("%d sandbox(es) were running when the server last stopped; they are STOPPED now", stopped)
+        await self.prune_backups()
+
+    async def prune_backups(self) -> None:
+        for backup in await self.db(self.store.expired_backups, now_iso()):
+            self.backup_path(backup["id"]).unlink(missing_ok=True)
+            await self.db(self.store.delete_backup, backup["id"])
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.runtime.shutdown()
+        await self.db(self.store.stop_all_sandboxes)
+
+
+def vscode_service(port: int) -> ServiceSpec:
+    return ServiceSpec(
+        id=VSCODE_SERVICE_ID,
+        name="VS Code Server",
+        command=f"exec code-server --auth none --disable-telemetry --bind-addr 127.0.0.1:{port} \"$HOME\"",
+    )
+
+
+def sandbox_view(backend: Backend, row: dict[str, Any], owner: dict[str, Any] | None) -> dict[str, Any]:
+    return views.sandbox_detailed(row, owner, backend.isolation)
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise XrpcError(400, "InvalidRequest", message)

@@ -1,0 +1,148 @@
+"""Start, find and wait for a local backend process (used by the dashboard and the tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from pocketenv_tui.local.datadir import read_server_json, resolve_data_dir
+
+
+class BackendStartError(Exception):
+    """The local backend could not be started; the message says why (from its log when possible)."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    url: str
+    token: str
+    public_key: str
+    started: bool  # True when this call started the server, False when it reused a live one
+
+
+def serve_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    return [sys.executable, "-m", "pocketenv_tui", "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
+
+
+def start_backend_process(
+    data_dir: Path, port: int, *, detached: bool = False, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Launch ``pocketenv-tui serve`` for ``data_dir`` (port 0 picks a free one, see server.json).
+
+    ``detached`` puts it in its own session so it outlives the caller (the dashboard's case).
+    Output goes to ``log_path`` when given, else it is inherited.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            serve_command(data_dir, port),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+            start_new_session=detached,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    finally:
+        if out is not None:
+            out.close()
+
+
+def wait_until_ready(url: str, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``GET url/`` until it answers 200; raises BackendStartError on timeout or process exit."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise BackendStartError(f"the local backend exited with code {process.returncode} before it was ready")
+        try:
+            if httpx.get(url.rstrip("/") + "/", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError as exc:
+            last_error = exc.__class__.__name__
+        time.sleep(0.1)
+    raise BackendStartError(f"the local backend at {url} did not answer within {timeout:.0f}s ({last_error})")
+
+
+def wait_for_server_json(
+    data_dir: Path, process: subprocess.Popen[bytes], timeout: float = 20.0
+) -> str:
+    """The URL a just-started server recorded in ``server.json`` (needed with port 0)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = read_server_json(data_dir)
+        if info is not None and info["pid"] == process.pid:
+            return info["url"]
+        if process.poll() is not None:
+            raise BackendStartError(f"the local backend exited with code {process.returncode} before it was ready")
+        time.sleep(0.05)
+    raise BackendStartError(f"the local backend did not record its address within {timeout:.0f}s")
+
+
+def find_running_backend(data_dir: Path) -> str | None:
+    """The URL of the live server for ``data_dir`` (server.json plus a pid check and a GET /)."""
+    info = read_server_json(Path(data_dir))
+    if info is None:
+        return None
+    try:
+        if httpx.get(info["url"].rstrip("/") + "/", timeout=2.0).status_code == 200:
+            return info["url"]
+    except httpx.HTTPError:
+        return None
+    return None
+
+
+def read_credentials(data_dir: Path) -> tuple[str, str]:
+    token = json.loads((data_dir / "token.json").read_text())["token"]
+    public_key = (data_dir / "public_key").read_text().strip()
+    return token, public_key
+
+
+def ensure_backend(data_dir: Path | str | None = None, *, timeout: float = 30.0) -> BackendInfo:
+    """Reuse the live server for ``data_dir`` or start a detached one (log in ``server.log``)."""
+    path = resolve_data_dir(data_dir)
+    url = find_running_backend(path)
+    started = False
+    if url is None:
+        process = start_backend_process(path, 0, detached=True, log_path=path / "server.log")
+        try:
+            url = wait_for_server_json(path, process, timeout)
+            wait_until_ready(url, timeout, process)
+        except BackendStartError as exc:
+            # Two dashboards may race to start it: the loser's server exits on the lock.
+            url = find_running_backend(path)
+            if url is not None:
+                token, public_key = read_credentials(path)
+                return BackendInfo(url=url, token=token, public_key=public_key, started=False)
+            raise BackendStartError(f"{exc}; see {path / 'server.log'}: {_log_tail(path / 'server.log')}") from None
+        started = True
+    token, public_key = read_credentials(path)
+    return BackendInfo(url=url, token=token, public_key=public_key, started=started)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"
+
+
+def stop_backend_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM (graceful: sandboxes are stopped), then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)

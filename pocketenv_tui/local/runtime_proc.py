@@ -1,0 +1,239 @@
+"""Process plumbing for the sandbox runtime: spawning, waiting, reading pipes, killing trees.
+
+Processes are started with :class:`subprocess.Popen` and watched from the event loop through a
+pidfd (Linux 5.3+), so waiting never blocks the loop and never competes with asyncio's own
+child watcher. Killing works on the host's view of ``/proc``: a process "tree" is every
+descendant of a pid plus every member of their process groups, which also catches the
+children of a ``setsid`` inside a sandbox's PID namespace (the host sees them with host pids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def spawn(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str | Path | None,
+    stdin: int | None = subprocess.DEVNULL,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    pass_fds: Iterable[int] = (),
+    new_session: bool = True,
+) -> subprocess.Popen[bytes]:
+    # A new session keeps terminal signals aimed at the server (Ctrl+C in its terminal) away
+    # from sandbox processes.
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        pass_fds=tuple(pass_fds),
+        close_fds=True,
+        start_new_session=new_session,
+    )
+
+
+async def wait_exit(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for ``proc`` without blocking the loop; a signal death becomes 128 + signal."""
+    if proc.returncode is None:
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except ProcessLookupError:
+            pidfd = None
+        if pidfd is not None:
+            loop = asyncio.get_running_loop()
+            exited = loop.create_future()
+
+            def on_ready() -> None:
+                if not exited.done():
+                    exited.set_result(None)
+
+            loop.add_reader(pidfd, on_ready)
+            try:
+                await exited
+            finally:
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+        proc.wait()
+    return exit_code(proc.returncode)
+
+
+def exit_code(returncode: int | None) -> int:
+    if returncode is None:
+        return -1
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _stat_fields(pid: int) -> tuple[int, int] | None:
+    """(parent pid, process group) of ``pid``, read from /proc/<pid>/stat."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_bytes()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    try:
+        return int(rest[1]), int(rest[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir(PROC) if name.isdigit()]
+
+
+def process_tree(root: int) -> set[int]:
+    """``root``, its descendants, and the other members of their process groups."""
+    parents: dict[int, int] = {}
+    groups: dict[int, int] = {}
+    for pid in all_pids():
+        fields = _stat_fields(pid)
+        if fields is not None:
+            parents[pid], groups[pid] = fields
+    tree = {root} if root in parents else set()
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if pid in tree:
+                continue
+            if ppid in tree or groups[pid] in tree:
+                tree.add(pid)
+                changed = True
+    return tree
+
+
+def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def kill_tree(root: int, sig: int = signal.SIGKILL) -> None:
+    # Stop the tree first so nothing forks new children between the scan and the kill.
+    tree = process_tree(root)
+    if sig == signal.SIGKILL:
+        kill_pids(tree, signal.SIGSTOP)
+        tree |= process_tree(root)
+    kill_pids(tree, sig)
+
+
+def pids_with_env(marker: bytes) -> list[int]:
+    """Processes whose environment holds ``marker`` (a ``NAME=value`` entry), except us."""
+    found = []
+    me = os.getpid()
+    for pid in all_pids():
+        if pid == me:
+            continue
+        try:
+            environ = (PROC / str(pid) / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            found.append(pid)
+    return found
+
+
+def pids_in_pid_namespace(ns_inode: int) -> list[int]:
+    found = []
+    for pid in all_pids():
+        try:
+            if os.stat(PROC / str(pid) / "ns" / "pid").st_ino == ns_inode:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+class BoundedBuffer:
+    """Keeps the first ``limit`` bytes written and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.dropped = 0
+
+    def write(self, chunk: bytes) -> None:
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        body = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            body += f"\n[pocketenv: output truncated, {self.dropped} more bytes not kept]\n"
+        return body
+
+
+class RingBuffer:
+    """Keeps the last ``limit`` bytes written."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+        excess = len(self.data) - self.limit
+        if excess > 0:
+            del self.data[:excess]
+
+    def snapshot(self) -> bytes:
+        return bytes(self.data)
+
+
+class PipeReader:
+    """Reads a non-blocking pipe from the event loop into a sink until EOF.
+
+    ``detach()`` turns it into a discarding reader: used when a command has finished but a
+    background job it started still holds the pipe open. Reading on (and dropping the data)
+    keeps that job from dying of SIGPIPE, and the fd is closed at EOF or by ``close()``.
+    """
+
+    def __init__(self, fd: int, sink: BoundedBuffer | RingBuffer) -> None:
+        self.fd = fd
+        self.sink: BoundedBuffer | RingBuffer | None = sink
+        self.eof = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+        self._loop.add_reader(fd, self._on_readable)
+        self._closed = False
+
+    def _on_readable(self) -> None:
+        try:
+            chunk = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return
+        if self.sink is not None:
+            self.sink.write(chunk)
+
+    def detach(self) -> None:
+        self.sink = None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self.fd)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        self.eof.set()

@@ -1,0 +1,64 @@
+"""Build the runtime's :class:`SandboxSpec` from what the store holds for one sandbox.
+
+This is the one place where sealed values are opened: secrets, file contents and the SSH
+private key are unsealed with the server's private key only to be handed to the runtime,
+which injects them into the sandbox. Nothing opened here is stored or logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pocketenv_tui.local.identity import Identity
+from pocketenv_tui.local.runtime import SandboxSpec, ServiceSpec
+from pocketenv_tui.local.store import Store
+
+
+def volume_dir(data_dir: Path, volume_id: str) -> Path:
+    return data_dir / "volumes" / volume_id
+
+
+def build_spec(store: Store, identity: Identity, data_dir: Path, sandbox_id: str) -> SandboxSpec:
+    """Runs on the store's thread (it reads several tables as one consistent snapshot)."""
+    row = store.get_sandbox(sandbox_id)
+    if row is None:
+        raise LookupError(f"sandbox {sandbox_id} no longer exists")
+
+    env: dict[str, str] = {}
+    for var in store.sandbox_resources("variables", sandbox_id):
+        env[var["name"]] = var["value"]
+    # Secrets go in last so that a secret beats a variable of the same name.
+    for secret in store.sandbox_resources("secrets", sandbox_id):
+        env[secret["name"]] = identity.open_sealed(secret["value_sealed"])
+
+    files = [
+        (f["path"], identity.open_sealed(f["content_sealed"]).encode("utf-8"))
+        for f in store.sandbox_resources("files", sandbox_id)
+    ]
+
+    volumes = []
+    for vol in store.sandbox_resources("volumes", sandbox_id):
+        if vol.get("path"):
+            host = volume_dir(data_dir, vol["id"])
+            host.mkdir(parents=True, exist_ok=True)
+            volumes.append((host, vol["path"], bool(vol["read_only"])))
+
+    services = [
+        ServiceSpec(id=s["id"], name=s["name"], command=s["command"])
+        for s in store.list_services(sandbox_id)
+    ]
+
+    keys = store.get_ssh_keys(sandbox_id)
+    return SandboxSpec(
+        id=row["id"],
+        name=row["name"],
+        env=env,
+        files=files,
+        ssh_private_key=identity.open_sealed(keys["private_key_sealed"]) if keys else None,
+        ssh_public_key=keys["public_key"] if keys else None,
+        volumes=volumes,
+        services=services,
+        repo=row.get("repo"),
+        vcpus=row.get("vcpus"),
+        memory=row.get("memory"),
+    )

@@ -1,0 +1,137 @@
+"""JSON shapes of the hosted API's answers (api.md §2–3), built from store rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PROVIDER = "local"
+
+
+def _topics(row: dict[str, Any]) -> list[str] | None:
+    return json.loads(row["topics"]) if row.get("topics") else None
+
+
+def profile(user: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": user["id"],
+        "did": user["did"],
+        "handle": user["handle"],
+        "displayName": user.get("display_name"),
+        "avatar": user.get("avatar"),
+        "createdAt": user["created_at"],
+        "updatedAt": user["updated_at"],
+    }
+
+
+def _common(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "name": row["name"],
+        "provider": row["provider"],
+        "baseSandbox": row["base"],
+        "displayName": row.get("display_name"),
+        "description": row.get("description"),
+        "logo": row.get("logo"),
+        "readme": row.get("readme"),
+        "status": row["status"],
+        "installs": 0,
+        "uri": row.get("uri"),
+        "vcpus": row.get("vcpus"),
+        "memory": row.get("memory"),
+        "disk": row.get("disk"),
+        "createdAt": row["created_at"],
+        "isolation": isolation,
+    }
+    if row.get("started_at"):
+        out["startedAt"] = row["started_at"]
+    if row.get("warnings"):
+        out["warnings"] = json.loads(row["warnings"])
+    return out
+
+
+def sandbox_detailed(row: dict[str, Any], owner: dict[str, Any] | None, isolation: str) -> dict[str, Any]:
+    """Shape (C): getSandbox's ``sandbox``."""
+    out = _common(row, isolation)
+    out["topics"] = _topics(row)
+    out["repo"] = row.get("repo")
+    if owner is not None:
+        out["owner"] = profile(owner)
+    return out
+
+
+def sandbox_list_item(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+    """Shape (A): a getActorSandboxes item (no topics, repo or owner)."""
+    return _common(row, isolation)
+
+
+def sandbox_created(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+    """Shape (B): createSandbox's answer, with the stored (not random) name and resources."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "provider": row["provider"],
+        "baseSandbox": row["base"],
+        "description": row.get("description"),
+        "topics": _topics(row),
+        "repo": row.get("repo"),
+        "vcpus": row.get("vcpus"),
+        "memory": row.get("memory"),
+        "disk": row.get("disk"),
+        "readme": row.get("readme"),
+        "createdAt": row["created_at"],
+        "uri": row.get("uri"),
+        "status": row["status"],
+        "isolation": isolation,
+    }
+
+
+def secret(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "sandboxId": row.get("sandbox_id"), "createdAt": row["created_at"]}
+
+
+def variable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "value": row["value"], "sandboxId": row.get("sandbox_id"),
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def file(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "path": row["path"], "sandboxId": row.get("sandbox_id"),
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def volume(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "path": row.get("path"), "readOnly": bool(row.get("read_only")),
+        "sandboxId": row.get("sandbox_id"), "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def service(row: dict[str, Any], status: str) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "description": row.get("description"), "command": row["command"],
+        "ports": json.loads(row.get("ports") or "[]"), "status": status,
+        "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+    }
+
+
+def port(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"port": row["port"], "previewUrl": preview_url(base_url, row["preview_token"])}
+    if row.get("description") is not None:
+        out["description"] = row["description"]
+    return out
+
+
+def preview_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/preview/{token}/"
+
+
+def backup(row: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": row["id"], "directory": row["directory"], "description": row.get("description"), "createdAt": row["created_at"]}
+    if row.get("expires_at"):
+        out["expiresAt"] = row["expires_at"]
+    return out

@@ -1,0 +1,226 @@
+"""XRPC dispatch: ``/xrpc/{nsid}`` routed through a table of methods.
+
+It reproduces the hosted server's transport rules (api.md §1.1): queries are GET and
+procedures POST, params travel in the query string, procedures with an input need a JSON
+body (an empty one counts as ``{}``), methods without one refuse a body, bodies over
+100 KB are 413, an NSID with a lexicon but no handler is 404 and an unknown NSID is 501.
+Where the hosted server is wrong it does the right thing and keeps the shape: every request
+needs a valid token (401 otherwise, before anything else is looked at), params are validated
+instead of coerced, and errors keep their message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pocketenv_tui.local.store import Conflict
+from pocketenv_tui.local.validate import XrpcError, invalid
+
+log = logging.getLogger("pocketenv_tui.local")
+
+MAX_BODY_BYTES = 100 * 1024
+
+# Lexicons that exist but that the hosted API has no handler for (it answers 404).
+UNSERVED_NSIDS = frozenset({
+    "io.pocketenv.sandbox.getTailscaleToken",
+    "io.pocketenv.sandbox.putTailscaleToken",
+    "io.pocketenv.sandbox.updateSandboxSettings",
+})
+
+_DID_OR_HANDLE = re.compile(r"^(did:[a-z]+:[A-Za-z0-9._:%-]+|[A-Za-z0-9][A-Za-z0-9.-]{0,252})$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str = "string"  # "string" | "integer" | "boolean" | "did"
+    required: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    default: Any = None
+
+
+@dataclass
+class Call:
+    """One XRPC request as a handler sees it."""
+
+    request: Request
+    did: str
+    params: dict[str, Any]
+    body: dict[str, Any] | None
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return self.body if self.body is not None else {}
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Method:
+    nsid: str
+    verb: str  # "GET" (query) or "POST" (procedure)
+    handler: Handler
+    params: tuple[Param, ...] = ()
+    has_input: bool = False
+
+
+@dataclass
+class Registry:
+    methods: dict[str, Method] = field(default_factory=dict)
+
+    def add(self, method: Method) -> None:
+        self.methods[method.nsid] = method
+
+
+class NoContent:
+    """A handler result meaning "200 with an empty body" (what the hosted API sends for void procedures)."""
+
+
+NO_CONTENT = NoContent()
+
+
+def error_response(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status_code=status)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def parse_params(method: Method, request: Request) -> dict[str, Any]:
+    """Only declared params are read; an empty value counts as absent."""
+    query = request.query_params
+    out: dict[str, Any] = {}
+    for p in method.params:
+        raw = query.get(p.name)
+        if raw is None or raw == "":
+            if p.required:
+                raise invalid(f'Params must have the property "{p.name}"')
+            out[p.name] = p.default
+            continue
+        if p.kind == "integer":
+            try:
+                value: Any = int(raw, 10)
+            except ValueError:
+                raise invalid(f"Error: {p.name} must be an integer") from None
+            if p.minimum is not None and value < p.minimum:
+                raise invalid(f"Error: {p.name} can not be less than {p.minimum}")
+            if p.maximum is not None and value > p.maximum:
+                raise invalid(f"Error: {p.name} can not be greater than {p.maximum}")
+        elif p.kind == "boolean":
+            value = raw == "true"
+        elif p.kind == "did":
+            if not _DID_OR_HANDLE.match(raw):
+                raise invalid(f"Error: {p.name} must be a valid did or a handle")
+            value = raw
+        else:
+            if len(raw) > 2048:
+                raise invalid(f"Error: {p.name} must not be longer than 2048 characters")
+            value = raw
+        out[p.name] = value
+    return out
+
+
+async def read_body(method: Method, request: Request) -> dict[str, Any] | None:
+    headers = request.headers
+    length_header = headers.get("content-length")
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    try:
+        declared = int(length_header) if length_header is not None else None
+    except ValueError:
+        raise invalid("Invalid Content-Length header") from None
+    has_body = chunked or (declared is not None and declared > 0)
+
+    if not method.has_input:
+        if has_body:
+            raise invalid("A request body was provided when none was expected")
+        return None
+    if declared is None and not chunked:
+        raise invalid("A request body is expected but none was provided")
+    content_type = headers.get("content-type")
+    if not content_type:
+        raise invalid("Request encoding (Content-Type) required but not provided")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise invalid(f"Wrong request encoding (Content-Type): {content_type}")
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise XrpcError(413, "PayloadTooLargeError", "request entity too large")
+
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise XrpcError(413, "PayloadTooLargeError", "request entity too large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("Input must be an object")
+    return body
+
+
+def render(result: Any) -> Response:
+    if isinstance(result, NoContent):
+        return Response(status_code=200)
+    return JSONResponse(result)
+
+
+def make_endpoint(
+    registry: Registry,
+    verify_token: Callable[[str | None], str | None],
+    runtime_error: type[Exception],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint for ``/xrpc/{nsid}``."""
+
+    async def endpoint(request: Request) -> Response:
+        nsid = request.path_params["nsid"]
+        token = bearer_token(request)
+        if token is None or token == "null":
+            return error_response(401, "AuthenticationRequired", "Unauthorized")
+        did = verify_token(token)
+        if did is None:
+            return error_response(401, "AuthenticationRequired", "Invalid token")
+
+        method = registry.methods.get(nsid)
+        if method is None:
+            if nsid in UNSERVED_NSIDS:
+                return error_response(404, "XRPCNotSupported", f"{nsid} is not served by this server")
+            return error_response(501, "MethodNotImplemented", "Method Not Implemented")
+        if request.method != method.verb:
+            return error_response(400, "InvalidRequest", f"Incorrect HTTP method ({request.method}) expected {method.verb}")
+
+        try:
+            params = parse_params(method, request)
+            body = await read_body(method, request)
+            result = await method.handler(Call(request=request, did=did, params=params, body=body))
+        except XrpcError as exc:
+            return error_response(exc.status, exc.error, exc.message)
+        except Conflict:
+            return error_response(409, "Conflict", "That already exists (duplicate name, path or port)")
+        except runtime_error as exc:
+            return error_response(502, "SandboxProviderError", str(exc) or "The sandbox runtime failed")
+        except Exception:
+            log.exception("unhandled error in %s", nsid)
+            return error_response(500, "InternalServerError", "Internal Server Error")
+        return render(result)
+
+    return endpoint

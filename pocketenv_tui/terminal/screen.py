@@ -1,0 +1,945 @@
+"""A fast terminal screen on pyte's parser: scrollback, alternate screen, dirty rows.
+
+:class:`TerminalScreen` keeps pyte's behaviour (for the same output, ``display`` equals
+``pyte.Screen(columns, lines).display``, checked by differential tests) but stores cells
+compactly: each row is a list of one-cell strings plus a parallel list of shared
+:class:`~pocketenv_tui.terminal.screen_style.Style` objects. Drawing a run of text is two
+slice assignments, a line feed at the bottom rotates a row into a bounded scrollback deque,
+and :class:`~pocketenv_tui.terminal.screen_parser.FastStream` hands whole runs and complete
+escape sequences to the screen without pyte's per-character generator.
+
+Additions over pyte: the alternate screen (modes 47, 1047, 1049), answers to DSR/DA queries
+(:meth:`TerminalScreen.take_replies`), bracketed paste / application cursor / mouse flags,
+dirty-row tracking with a generation counter, SU/SD/REP/CBT/CHT, DEC line drawing in UTF-8.
+
+Deliberate differences from stock pyte 0.8.2 (each is a pyte bug or an xterm behaviour a
+remote shell relies on):
+- A control or zero-width character inside a text run does not drop the rest of the run;
+  zero-width characters (ZWJ, variation selectors) join the previous cell.
+- ``CSI M`` (delete lines) works even on rows pyte never materialised.
+- Scrollback only collects rows scrolled off the top of the whole screen (not off a scroll
+  region, not on the alternate screen).
+- Erasing, inserting and scrolling fill with the current background colour (xterm's
+  ``bce``); pyte uses the full cursor attributes or the default.
+- DECCOLM (``CSI ? 3 h``) clears the screen but never resizes it: the size belongs to the
+  widget. :meth:`resize` keeps the cursor row visible (pushing rows above it into the
+  scrollback) instead of pyte's cutting from the top.
+- DECSCNM (whole-screen reverse video) is applied when reading, so ``line_runs`` flips
+  ``reverse`` on every run while it is set.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import deque
+from typing import Any
+
+import pyte
+from pyte import charsets as cs
+from pyte import modes as mo
+from pyte.screens import Cursor, Margins
+
+from .screen_parser import FastStream
+from .screen_style import DEFAULT_STYLE, Style, apply_sgr, intern_style, reversed_style
+from .screen_width import char_width, narrow_run, wide_run
+
+__all__ = ["Style", "TerminalScreen"]
+
+# Private modes as pyte stores them (shifted left by five).
+_APP_CURSOR = 1 << 5
+_ALT_47 = 47 << 5
+_ALT_1047 = 1047 << 5
+_ALT_1049 = 1049 << 5
+_MOUSE_MODES = {9 << 5: 9, 1000 << 5: 1000, 1002 << 5: 1002, 1003 << 5: 1003}
+_MOUSE_SGR = 1006 << 5
+_BRACKETED_PASTE = 2004 << 5
+_MAX_SAVEPOINTS = 64
+
+_PRIMARY_DA = "\x1b[?1;2c"  # VT100 with advanced video, as xterm.js answers
+_SECONDARY_DA = "\x1b[>1;10;0c"  # VT220, firmware 10
+
+
+class _Row:
+    """One screen row: ``chars[x]`` is the text of cell x ("" right of a wide char)."""
+
+    __slots__ = ("chars", "styles")
+
+    def __init__(self, chars: list[str], styles: list[Style]) -> None:
+        self.chars = chars
+        self.styles = styles
+
+
+def _blank_row(columns: int, style: Style) -> _Row:
+    return _Row([" "] * columns, [style] * columns)
+
+
+class TerminalScreen(pyte.Screen):
+    """A terminal screen of ``columns`` x ``lines`` cells with ``history`` rows of scrollback.
+
+    Feed it the remote's output with :meth:`feed` (bytes; UTF-8 sequences may be split
+    across calls) or :meth:`feed_text`. Read it with :attr:`display`, :meth:`line_runs`,
+    the cursor attributes and the mode flags; after each feed, :meth:`take_dirty` says which
+    rows to repaint and :meth:`take_replies` returns bytes to send back to the remote.
+
+    Dirty rows: :meth:`take_dirty` returns every row index that changed since the previous
+    call, which after a scroll, a resize, a reset or an alternate-screen switch is simply
+    every row. It also includes the row the cursor left and the row it is on whenever the
+    cursor moved or was shown or hidden, so a widget that repaints those rows draws the
+    cursor correctly too. :attr:`generation` increases with every feed and resize.
+    """
+
+    #: Raise parser/handler errors instead of skipping the offending sequence (tests).
+    strict_errors = False
+
+    def __init__(self, columns: int, lines: int, history: int = 10000) -> None:
+        # pyte.Screen.__init__ builds its dict-of-dicts buffer; this class replaces every
+        # method that touches cells, so it sets up only the state pyte's cursor code uses.
+        self.columns = max(2, int(columns))
+        self.lines = max(1, int(lines))
+        self.savepoints: list[Any] = []
+        self.dirty: set[int] = set()
+        self.mode: set[int] = set()
+        self.margins: Margins | None = None
+        self._history: deque[_Row] = deque(maxlen=max(0, int(history)))
+        self._main_rows: list[_Row] = []
+        self._alt_rows: list[_Row] | None = None
+        self._rows: list[_Row] = self._main_rows
+        self.alternate_screen = False
+        self.mouse_mode: int | None = None
+        self.app_keypad = False
+        self.generation = 0
+        self.bells = 0
+        self._replies: list[str] = []
+        self._dirty_all = True
+        self._reported_cursor: tuple[int, int, bool] | None = None
+        self._alt_saved: tuple[Cursor, str, str, int] | None = None
+        self._sco_saved: tuple[int, int] | None = None
+        self._last_char = " "
+        self.reset()
+        self._stream = FastStream(self)
+
+    # ------------------------------------------------------------------ input
+    def feed(self, data: bytes) -> None:  # type: ignore[override]
+        """Parse remote output; multi-byte UTF-8 may be split across calls."""
+        if data:
+            self._stream.feed(bytes(data))
+            self.generation += 1
+
+    def feed_text(self, text: str) -> None:
+        """Parse remote output that has already been decoded (text WebSocket frames)."""
+        if text:
+            self._stream.feed_text(text)
+            self.generation += 1
+
+    # ------------------------------------------------------------- read side
+    @property
+    def cursor_x(self) -> int:
+        # pyte parks the cursor one past the last column after writing there (the
+        # pending wrap); a widget wants a cell it can draw.
+        return min(self.cursor.x, self.columns - 1)
+
+    @property
+    def cursor_y(self) -> int:
+        return self.cursor.y
+
+    @property
+    def cursor_visible(self) -> bool:
+        return not self.cursor.hidden
+
+    @property
+    def history_size(self) -> int:
+        return 0 if self.alternate_screen else len(self._history)
+
+    @property
+    def history_limit(self) -> int:
+        return self._history.maxlen or 0
+
+    @property
+    def bracketed_paste(self) -> bool:
+        return _BRACKETED_PASTE in self.mode
+
+    @property
+    def app_cursor_keys(self) -> bool:
+        return _APP_CURSOR in self.mode
+
+    @property
+    def mouse_sgr(self) -> bool:
+        return _MOUSE_SGR in self.mode
+
+    @property
+    def reverse_video(self) -> bool:
+        return mo.DECSCNM in self.mode
+
+    @property
+    def display(self) -> list[str]:  # type: ignore[override]
+        return ["".join(_visible_cells(row.chars, self.columns)) for row in self._rows]
+
+    @property
+    def history_display(self) -> list[str]:
+        """Scrollback rows as text, oldest first (empty on the alternate screen)."""
+        if self.alternate_screen:
+            return []
+        return ["".join(_visible_cells(row.chars, len(row.chars))) for row in self._history]
+
+    def line_runs(self, y: int) -> list[tuple[str, Style]]:
+        """Row ``y`` as (text, style) runs; negative ``y`` reads the scrollback.
+
+        ``y`` ranges over ``[-history_size, lines)``; -1 is the newest scrollback row.
+        Consecutive cells with equal styles are merged. A wide character's second cell
+        contributes "" (as in pyte), and cells pyte would leave inconsistent (half of an
+        overwritten wide character, a wide character in the last column, a lone
+        combining mark) are drawn as one blank cell, so the runs always span exactly
+        ``columns`` cells. Scrollback rows recorded at another width are cut or padded.
+        """
+        if y < 0:
+            if self.alternate_screen or -y > len(self._history):
+                raise IndexError(f"scrollback row {y} out of range")
+            row = self._history[y]
+        else:
+            row = self._rows[y]
+        columns = self.columns
+        chars = row.chars
+        styles = row.styles
+        if len(chars) != columns:
+            pad = columns - len(chars)
+            chars = chars[:columns] + [" "] * pad
+            styles = styles[:columns] + [DEFAULT_STYLE] * pad
+        cells = _drawable_cells(chars, columns)
+        runs: list[tuple[str, Style]] = []
+        start = 0
+        current = styles[0]
+        for x in range(1, columns):
+            style = styles[x]
+            if style is not current and style != current:
+                runs.append(("".join(cells[start:x]), current))
+                start = x
+                current = style
+        runs.append(("".join(cells[start:]), current))
+        if mo.DECSCNM in self.mode:
+            runs = [(text, reversed_style(style)) for text, style in runs]
+        return runs
+
+    def take_dirty(self) -> set[int]:
+        """Rows (0..lines-1) to repaint since the last call; clears the record."""
+        lines = self.lines
+        if self._dirty_all:
+            result = set(range(lines))
+        else:
+            result = {y for y in self.dirty if 0 <= y < lines}
+        cursor = (self.cursor.y, self.cursor_x, self.cursor.hidden)
+        if cursor != self._reported_cursor:
+            if self._reported_cursor is not None and self._reported_cursor[0] < lines:
+                result.add(self._reported_cursor[0])
+            if 0 <= cursor[0] < lines:
+                result.add(cursor[0])
+            self._reported_cursor = cursor
+        self.dirty.clear()
+        self._dirty_all = False
+        return result
+
+    @property
+    def dirty_all(self) -> bool:
+        """True when the next :meth:`take_dirty` will report every row."""
+        return self._dirty_all
+
+    def take_replies(self) -> bytes:
+        """Answers to the remote's queries (DSR, DA) to send back; clears them."""
+        if not self._replies:
+            return b""
+        data = "".join(self._replies).encode()
+        self._replies.clear()
+        return data
+
+    # ------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        self._dirty_all = True
+        self.margins = None
+        self.mode = {mo.DECAWM, mo.DECTCEM}
+        self.title = ""
+        self.icon_name = ""
+        self.charset = 0
+        self.g0_charset = cs.LAT1_MAP
+        # xterm starts G1 as ASCII too (pyte picks DEC graphics), so a stray SO in
+        # binary output does not turn the rest of the session into line drawing.
+        self.g1_charset = cs.LAT1_MAP
+        self.tabstops = set(range(8, self.columns, 8))
+        self.cursor = Cursor(0, 0, DEFAULT_STYLE)  # type: ignore[arg-type]
+        self.saved_columns = None
+        self.mouse_mode = None
+        self.app_keypad = False
+        if self.alternate_screen:
+            self._rows = self._main_rows
+            self.alternate_screen = False
+        self._main_rows[:] = [_blank_row(self.columns, DEFAULT_STYLE) for _ in range(self.lines)]
+        self._alt_rows = None
+        self._alt_saved = None
+
+    def soft_reset(self) -> None:
+        """DECSTR (``CSI ! p``): modes and attributes back to defaults, text kept."""
+        self.margins = None
+        self.mode.difference_update({mo.IRM, mo.DECOM, _APP_CURSOR})
+        self.mode.update({mo.DECAWM, mo.DECTCEM})
+        self.cursor.hidden = False
+        self.cursor.attrs = DEFAULT_STYLE  # type: ignore[assignment]
+        self.charset = 0
+        self.g0_charset = self.g1_charset = cs.LAT1_MAP
+        self.app_keypad = False
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Change the size, keeping the cursor row on screen; marks every row dirty."""
+        lines = max(1, int(lines or self.lines))
+        columns = max(2, int(columns or self.columns))
+        if lines == self.lines and columns == self.columns:
+            return
+        old_columns = self.columns
+        if columns != old_columns:
+            for rows in (self._main_rows, self._alt_rows or []):
+                for row in rows:
+                    _set_row_width(row, columns)
+        if lines != self.lines:
+            for rows in (self._main_rows, self._alt_rows):
+                if rows is None:
+                    continue
+                active = rows is self._rows
+                drop = max(0, self.cursor.y - (lines - 1)) if active else 0
+                drop = min(drop, len(rows))
+                if drop:
+                    removed = rows[:drop]
+                    del rows[:drop]
+                    if rows is self._main_rows:
+                        self._history.extend(removed)
+                del rows[lines:]
+                while len(rows) < lines:
+                    rows.append(_blank_row(columns, DEFAULT_STYLE))
+                if active:
+                    self.cursor.y -= drop
+        self.lines = lines
+        self.columns = columns
+        if columns > old_columns:
+            self.tabstops.update(range(old_columns - old_columns % 8 + 8, columns, 8))
+        self.tabstops = {stop for stop in self.tabstops if stop < columns}
+        self.margins = None
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(max(self.cursor.y, 0), lines - 1)
+        self._dirty_all = True
+        self.generation += 1
+
+    # ------------------------------------------------------------- drawing
+    def draw(self, data: str) -> None:
+        table = self.g1_charset if self.charset else self.g0_charset
+        if table is not cs.LAT1_MAP:
+            data = data.translate(table)
+        if mo.IRM in self.mode:
+            for char in data:
+                self._draw_char(char)
+            return
+        end = len(data)
+        if data.isascii() and data.isprintable():
+            if not end:
+                return
+            cursor = self.cursor
+            x = cursor.x
+            stop = x + end
+            if stop <= self.columns:
+                # The common case: printable ASCII that fits on the cursor's row.
+                row = self._rows[cursor.y]
+                row.chars[x:stop] = data
+                row.styles[x:stop] = [cursor.attrs] * end  # type: ignore[list-item]
+                cursor.x = stop
+                self._last_char = data[-1]
+                self.dirty.add(cursor.y)
+            else:
+                self._put_narrow(data, 0, end)
+            return
+        pos = 0
+        while pos < end:
+            match = narrow_run(data, pos)
+            if match is not None:
+                stop = match.end()
+                self._put_narrow(data, pos, stop)
+                pos = stop
+                continue
+            match = wide_run(data, pos)
+            if match is not None:
+                stop = match.end()
+                self._put_wide(data, pos, stop)
+                pos = stop
+                continue
+            self._draw_char(data[pos])
+            pos += 1
+
+    def write_lines(self, block: str) -> None:
+        """Draw lines of printable ASCII, each followed by CR LF (most bulk output).
+
+        Same result as ``draw(line); carriage_return(); linefeed()`` per line, in one
+        tight loop: a line that fits is one slice assignment and, at the bottom of the
+        screen, one row rotated into the scrollback.
+        """
+        texts = block.split("\r\n")
+        texts.pop()  # the block ends with CR LF
+        if not texts:
+            return
+        cursor = self.cursor
+        if (
+            self.margins is not None
+            or mo.IRM in self.mode
+            or mo.DECAWM not in self.mode
+            or (self.g1_charset if self.charset else self.g0_charset) is not cs.LAT1_MAP
+        ):
+            for text in texts:
+                if text:
+                    self.draw(text)
+                cursor.x = 0
+                self.linefeed()
+            return
+        columns = self.columns
+        bottom = self.lines - 1
+        rows = self._rows
+        style = cursor.attrs
+        fill = self._fill_style()
+        history = self._history
+        keep = not self.alternate_screen and history.maxlen != 0
+        mark = self.dirty.add
+        scrolled = False
+        for text in texts:
+            count = len(text)
+            x = cursor.x
+            if x + count > columns:
+                self._put_narrow(text, 0, count)
+            elif count:
+                row = rows[cursor.y]
+                row.chars[x : x + count] = text
+                row.styles[x : x + count] = [style] * count  # type: ignore[list-item]
+                mark(cursor.y)
+            cursor.x = 0
+            if cursor.y == bottom:
+                old = rows.pop(0)
+                if keep:
+                    history.append(old)
+                rows.append(_Row([" "] * columns, [fill] * columns))
+                scrolled = True
+            else:
+                cursor.y += 1
+        if scrolled:
+            self._dirty_all = True
+        for text in reversed(texts):
+            if text:
+                self._last_char = text[-1]
+                break
+
+    def _put_narrow(self, data: str, start: int, end: int) -> None:
+        """Write one-cell characters data[start:end] with pyte's wrapping rules."""
+        cursor = self.cursor
+        columns = self.columns
+        style = cursor.attrs
+        x = cursor.x
+        while start < end:
+            if x >= columns:
+                if mo.DECAWM in self.mode:
+                    self.dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.linefeed()
+                    x = cursor.x
+                else:
+                    # Without autowrap every further character lands on the last cell.
+                    x = columns - 1
+                    start = end - 1
+            count = min(columns - x, end - start)
+            row = self._rows[cursor.y]
+            stop = x + count
+            row.chars[x:stop] = data[start : start + count]
+            row.styles[x:stop] = [style] * count  # type: ignore[list-item]
+            x = stop
+            start += count
+        cursor.x = x
+        self._last_char = data[end - 1]
+        self.dirty.add(cursor.y)
+
+    def _put_wide(self, data: str, start: int, end: int) -> None:
+        """Write two-cell characters, each followed by pyte's "" stub cell."""
+        cursor = self.cursor
+        style = cursor.attrs
+        while start < end:
+            columns = self.columns
+            x = cursor.x
+            room = (columns - x) // 2
+            if x >= columns or room == 0:
+                self._draw_char(data[start])  # wrap or last-column cases: pyte's rules
+                start += 1
+                continue
+            count = min(room, end - start)
+            cells = [""] * (2 * count)
+            cells[0::2] = data[start : start + count]
+            row = self._rows[cursor.y]
+            stop = x + 2 * count
+            row.chars[x:stop] = cells
+            row.styles[x:stop] = [style] * (2 * count)  # type: ignore[list-item]
+            cursor.x = stop
+            start += count
+            self.dirty.add(cursor.y)
+        self._last_char = data[end - 1]
+
+    def _draw_char(self, char: str) -> None:
+        """pyte's per-character ``draw`` step, for everything the fast paths skip."""
+        width = char_width(char)
+        if width < 0:
+            return  # unprintable: ignored (pyte would drop the rest of the run)
+        cursor = self.cursor
+        columns = self.columns
+        if cursor.x >= columns:
+            if mo.DECAWM in self.mode:
+                self.dirty.add(cursor.y)
+                cursor.x = 0
+                self.linefeed()
+            elif width > 0:
+                cursor.x = columns - width
+        if mo.IRM in self.mode and width > 0:
+            self.insert_characters(width)
+        row = self._rows[cursor.y]
+        x = cursor.x
+        style = cursor.attrs
+        if width == 1:
+            if x >= 0:
+                row.chars[x] = char
+                row.styles[x] = style  # type: ignore[call-overload]
+            self._last_char = char
+        elif width == 2:
+            if x >= 0:
+                row.chars[x] = char
+                row.styles[x] = style  # type: ignore[call-overload]
+                if x + 1 < columns:
+                    row.chars[x + 1] = ""
+                    row.styles[x + 1] = style  # type: ignore[call-overload]
+            self._last_char = char
+        else:
+            # Zero width: joins the previous cell, on the row above at the left edge.
+            if x:
+                self._combine(row, x - 1, char)
+            elif cursor.y:
+                self._combine(self._rows[cursor.y - 1], columns - 1, char)
+                self.dirty.add(cursor.y - 1)
+        if width > 0:
+            cursor.x = min(x + width, columns)
+        self.dirty.add(cursor.y)
+
+    @staticmethod
+    def _combine(row: _Row, x: int, char: str) -> None:
+        row.chars[x] = unicodedata.normalize("NFC", row.chars[x] + char)
+
+    def repeat_last_char(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        """REP (``CSI n b``): draw the last printed character n more times."""
+        self.draw(self._last_char * min(max(count or 1, 1), self.columns * self.lines))
+
+    # ----------------------------------------------------------- scrolling
+    def _region(self) -> tuple[int, int]:
+        margins = self.margins
+        if margins is None:
+            return 0, self.lines - 1
+        return margins.top, margins.bottom
+
+    def _fill_style(self) -> Style:
+        bg = self.cursor.attrs.bg  # type: ignore[attr-defined]
+        if bg == "default":
+            return DEFAULT_STYLE
+        return intern_style(Style(bg=bg))
+
+    def _scroll_up(self, top: int, bottom: int, count: int) -> None:
+        rows = self._rows
+        count = min(count, bottom - top + 1)
+        keep = top == 0 and not self.alternate_screen and self._history.maxlen != 0
+        fill = self._fill_style()
+        columns = self.columns
+        for _ in range(count):
+            row = rows.pop(top)
+            if keep:
+                self._history.append(row)
+            rows.insert(bottom, _blank_row(columns, fill))
+        self._mark_rows(top, bottom)
+
+    def _scroll_down(self, top: int, bottom: int, count: int) -> None:
+        rows = self._rows
+        count = min(count, bottom - top + 1)
+        fill = self._fill_style()
+        columns = self.columns
+        for _ in range(count):
+            del rows[bottom]
+            rows.insert(top, _blank_row(columns, fill))
+        self._mark_rows(top, bottom)
+
+    def _mark_rows(self, top: int, bottom: int) -> None:
+        if top == 0 and bottom == self.lines - 1:
+            self._dirty_all = True
+        else:
+            self.dirty.update(range(top, bottom + 1))
+
+    def index(self) -> None:
+        top, bottom = self._region()
+        cursor = self.cursor
+        if cursor.y == bottom:
+            self._scroll_up(top, bottom, 1)
+        else:
+            # pyte's cursor_down, including its clamp to the bottom margin.
+            cursor.y = min(cursor.y + 1, bottom)
+
+    def reverse_index(self) -> None:
+        top, bottom = self._region()
+        cursor = self.cursor
+        if cursor.y == top:
+            self._scroll_down(top, bottom, 1)
+        else:
+            cursor.y = max(cursor.y - 1, top)
+
+    def linefeed(self) -> None:
+        self.index()
+        if mo.LNM in self.mode:
+            self.cursor.x = 0
+
+    def scroll_up(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        """SU (``CSI n S``): scroll the region up; the cursor stays."""
+        top, bottom = self._region()
+        self._scroll_up(top, bottom, max(count or 1, 1))
+
+    def scroll_down(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        """SD (``CSI n T``): scroll the region down; the cursor stays."""
+        top, bottom = self._region()
+        self._scroll_down(top, bottom, max(count or 1, 1))
+
+    def insert_lines(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        top, bottom = self._region()
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            rows = self._rows
+            del rows[bottom + 1 - count : bottom + 1]
+            fill = self._fill_style()
+            rows[y:y] = [_blank_row(self.columns, fill) for _ in range(count)]
+            self.dirty.update(range(y, self.lines))
+            self.cursor.x = 0
+
+    def delete_lines(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        top, bottom = self._region()
+        y = self.cursor.y
+        if top <= y <= bottom:
+            count = min(count or 1, bottom - y + 1)
+            rows = self._rows
+            del rows[y : y + count]
+            fill = self._fill_style()
+            rows[bottom + 1 - count : bottom + 1 - count] = [
+                _blank_row(self.columns, fill) for _ in range(count)
+            ]
+            self.dirty.update(range(y, self.lines))
+            self.cursor.x = 0
+
+    # ----------------------------------------------------- editing a row
+    def insert_characters(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        x = cursor.x
+        columns = self.columns
+        if x >= columns:
+            return
+        count = min(count or 1, columns - x)
+        row = self._rows[cursor.y]
+        fill = self._fill_style()
+        row.chars[x:x] = [" "] * count
+        row.styles[x:x] = [fill] * count
+        del row.chars[columns:]
+        del row.styles[columns:]
+
+    def delete_characters(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        x = cursor.x
+        columns = self.columns
+        if x >= columns:
+            return
+        count = min(count or 1, columns - x)
+        row = self._rows[cursor.y]
+        fill = self._fill_style()
+        del row.chars[x : x + count]
+        del row.styles[x : x + count]
+        row.chars.extend([" "] * count)
+        row.styles.extend([fill] * count)
+
+    def erase_characters(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        x = cursor.x
+        stop = min(x + (count or 1), self.columns)
+        if stop > x:
+            self._blank(self._rows[cursor.y], x, stop)
+
+    def _blank(self, row: _Row, start: int, stop: int) -> None:
+        count = stop - start
+        row.chars[start:stop] = [" "] * count
+        row.styles[start:stop] = [self._fill_style()] * count
+
+    def erase_in_line(self, how: int = 0, *_: Any, **__: Any) -> None:
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        columns = self.columns
+        if how == 0:
+            start, stop = min(cursor.x, columns), columns
+        elif how == 1:
+            start, stop = 0, min(cursor.x + 1, columns)
+        elif how == 2:
+            start, stop = 0, columns
+        else:
+            return
+        self._blank(self._rows[cursor.y], start, stop)
+
+    def erase_in_display(self, how: int = 0, *_: Any, **__: Any) -> None:
+        cursor = self.cursor
+        if how == 0:
+            interval = range(cursor.y + 1, self.lines)
+        elif how == 1:
+            interval = range(cursor.y)
+        elif how in (2, 3):
+            interval = range(self.lines)
+            if how == 3 and not self.alternate_screen:
+                self._history.clear()
+        else:
+            return
+        columns = self.columns
+        for y in interval:
+            self._blank(self._rows[y], 0, columns)
+        self.dirty.update(interval)
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def alignment_display(self) -> None:
+        self._dirty_all = True
+        for row in self._rows:
+            row.chars[:] = ["E"] * self.columns
+
+    # ------------------------------------------------------------ modes
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        mode_list = [mode << 5 for mode in modes] if kwargs.get("private") else list(modes)
+        for mode in mode_list:
+            if mode in (_ALT_47, _ALT_1047):
+                self._enter_alternate(clear=False)
+            elif mode == _ALT_1049:
+                self._save_for_alternate()
+                self._enter_alternate(clear=True)
+            elif mode in _MOUSE_MODES:
+                self.mouse_mode = _MOUSE_MODES[mode]
+        self.mode.update(mode_list)
+        if mo.DECCOLM in mode_list:
+            self.erase_in_display(2)
+            self.cursor_position()
+        if mo.DECOM in mode_list:
+            self.cursor_position()
+        if mo.DECSCNM in mode_list:
+            self._dirty_all = True
+        if mo.DECTCEM in mode_list:
+            self.cursor.hidden = False
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        mode_list = [mode << 5 for mode in modes] if kwargs.get("private") else list(modes)
+        self.mode.difference_update(mode_list)
+        for mode in mode_list:
+            if mode == _ALT_47:
+                self._leave_alternate(clear=False)
+            elif mode == _ALT_1047:
+                self._leave_alternate(clear=True)
+            elif mode == _ALT_1049:
+                self._leave_alternate(clear=True)
+                self._restore_from_alternate()
+            elif mode in _MOUSE_MODES:
+                self.mouse_mode = None  # xterm: turning any tracking mode off ends tracking
+        if mo.DECCOLM in mode_list:
+            self.erase_in_display(2)
+            self.cursor_position()
+        if mo.DECOM in mode_list:
+            self.cursor_position()
+        if mo.DECSCNM in mode_list:
+            self._dirty_all = True
+        if mo.DECTCEM in mode_list:
+            self.cursor.hidden = True
+
+    def _enter_alternate(self, *, clear: bool) -> None:
+        if self._alt_rows is None or clear:
+            self._alt_rows = [_blank_row(self.columns, DEFAULT_STYLE) for _ in range(self.lines)]
+        if not self.alternate_screen:
+            self.alternate_screen = True
+            self._rows = self._alt_rows
+        self._dirty_all = True
+
+    def _leave_alternate(self, *, clear: bool) -> None:
+        if clear:
+            self._alt_rows = None
+        if self.alternate_screen:
+            self.alternate_screen = False
+            self._rows = self._main_rows
+        self._dirty_all = True
+
+    def _save_for_alternate(self) -> None:
+        cursor = Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs)
+        cursor.hidden = self.cursor.hidden
+        self._alt_saved = (cursor, self.g0_charset, self.g1_charset, self.charset)
+
+    def _restore_from_alternate(self) -> None:
+        if self._alt_saved is None:
+            return
+        cursor, self.g0_charset, self.g1_charset, self.charset = self._alt_saved
+        self._alt_saved = None
+        self.cursor.x = min(cursor.x, self.columns - 1)
+        self.cursor.y = min(cursor.y, self.lines - 1)
+        self.cursor.attrs = cursor.attrs
+
+    def define_charset(self, code: str, mode: str) -> None:
+        if code in cs.MAPS:
+            if mode == "(":
+                self.g0_charset = cs.MAPS[code]
+            elif mode == ")":
+                self.g1_charset = cs.MAPS[code]
+
+    # ------------------------------------------------------- attributes
+    def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
+        if kwargs.get("private"):
+            return  # CSI ? ... m is an xterm query form, not an attribute change
+        self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs)  # type: ignore[arg-type,assignment]
+
+    # -------------------------------------------------- replies, misc
+    def report_device_attributes(self, mode: int = 0, *_: Any, **kwargs: Any) -> None:
+        if mode == 0 and not kwargs.get("private"):
+            self.write_process_input(_PRIMARY_DA)
+
+    def report_secondary_device_attributes(self) -> None:
+        self.write_process_input(_SECONDARY_DA)
+
+    def report_device_status(self, mode: int = 0, *_: Any, **kwargs: Any) -> None:
+        if mode == 5:
+            self.write_process_input("\x1b[0n")
+        elif mode == 6:
+            x = self.cursor_x + 1
+            y = self.cursor.y + 1
+            if mo.DECOM in self.mode and self.margins is not None:
+                y -= self.margins.top
+            prefix = "?" if kwargs.get("private") else ""
+            self.write_process_input(f"\x1b[{prefix}{y};{x}R")
+
+    def write_process_input(self, data: str) -> None:
+        self._replies.append(data)
+
+    def bell(self, *_: Any) -> None:
+        self.bells += 1
+
+    def debug(self, *_: Any, **__: Any) -> None:
+        """Unrecognised sequences are ignored."""
+
+    def save_cursor(self) -> None:
+        super().save_cursor()
+        del self.savepoints[:-_MAX_SAVEPOINTS]
+
+    def save_cursor_sco(self, *params: int, **__: Any) -> None:
+        """SCOSC (``CSI s``): remember the cursor position."""
+        self._sco_saved = (self.cursor.x, self.cursor.y)
+
+    def restore_cursor_sco(self, *params: int, **__: Any) -> None:
+        """SCORC (``CSI u``): return to the position saved by ``CSI s``."""
+        if self._sco_saved is not None:
+            self.cursor.x = min(self._sco_saved[0], self.columns - 1)
+            self.cursor.y = min(self._sco_saved[1], self.lines - 1)
+
+    # pyte's cursor movers, made tolerant of the extra parameters or ``private`` flag a
+    # stream can carry (stock pyte raises TypeError on ``CSI ? 5 A``).
+    def cursor_up(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_up(count)
+
+    def cursor_down(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_down(count)
+
+    def cursor_up1(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_up1(count)
+
+    def cursor_down1(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_down1(count)
+
+    def cursor_forward(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_forward(count)
+
+    def cursor_back(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_back(count)
+
+    def cursor_to_column(self, column: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_to_column(column)
+
+    def cursor_to_line(self, line: int | None = None, *_: Any, **__: Any) -> None:
+        super().cursor_to_line(line)
+
+    def cursor_position(
+        self, line: int | None = None, column: int | None = None, *_: Any, **__: Any
+    ) -> None:
+        super().cursor_position(line, column)
+
+    def set_margins(
+        self, top: int | None = None, bottom: int | None = None, *_: Any, **kwargs: Any
+    ) -> None:
+        if kwargs.get("private"):
+            return  # CSI ? r restores DEC modes in xterm; not a margin change
+        super().set_margins(top, bottom)
+
+    def clear_tab_stop(self, how: int = 0, *_: Any, **__: Any) -> None:
+        super().clear_tab_stop(how)
+
+    def forward_tab(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        """CHT (``CSI n I``)."""
+        for _step in range(min(max(count or 1, 1), self.columns)):
+            self.tab()
+
+    def back_tab(self, count: int | None = None, *_: Any, **__: Any) -> None:
+        """CBT (``CSI n Z``): back to the n-th previous tab stop (or column 0)."""
+        x = min(self.cursor.x, self.columns - 1)
+        for _step in range(min(max(count or 1, 1), self.columns)):
+            x = max((stop for stop in self.tabstops if stop < x), default=0)
+        self.cursor.x = x
+
+    def __repr__(self) -> str:
+        return f"TerminalScreen({self.columns}, {self.lines}, history={self.history_limit})"
+
+
+def _set_row_width(row: _Row, columns: int) -> None:
+    have = len(row.chars)
+    if have > columns:
+        del row.chars[columns:]
+        del row.styles[columns:]
+    elif have < columns:
+        row.chars.extend([" "] * (columns - have))
+        row.styles.extend([DEFAULT_STYLE] * (columns - have))
+
+
+def _visible_cells(chars: list[str], columns: int) -> list[str]:
+    """Cells as pyte's ``display`` shows them: the cell after a wide char is skipped."""
+    if "".join(chars).isascii():
+        return chars[:columns]
+    out: list[str] = []
+    skip = False
+    for char in chars[:columns]:
+        if skip:
+            skip = False
+            continue
+        out.append(char)
+        skip = bool(char) and char_width(char[0]) == 2
+    return out
+
+
+def _drawable_cells(chars: list[str], columns: int) -> list[str]:
+    """Cells fit for drawing: one cell each, "" only right of a wide character."""
+    if "".join(chars).isascii() and "" not in chars:
+        return chars
+    out = list(chars)
+    x = 0
+    while x < columns:
+        char = out[x]
+        width = char_width(char[0]) if char else 0
+        if width == 2:
+            if x + 1 < columns:
+                out[x + 1] = ""
+                x += 2
+                continue
+            out[x] = " "  # a wide character cannot show in the last cell
+        elif width <= 0:
+            out[x] = " " + char if char else " "
+        x += 1
+    return out

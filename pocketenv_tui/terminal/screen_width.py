@@ -1,0 +1,77 @@
+"""Character widths for the screen's drawing fast paths.
+
+pyte asks ``wcwidth`` about every character it draws. The screen instead matches whole runs
+of characters that share a width with one precompiled regular expression, so a run of
+ordinary text costs one ``re.match``. The character classes are computed from the very
+``wcwidth`` function pyte uses (so widths agree with pyte by construction) for the Basic
+Multilingual Plane and the emoji blocks; anything outside falls back to a per-character
+lookup. They are built on first use of non-ASCII text, which costs about 50 ms once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from pyte.screens import wcwidth
+from wcwidth import wcwidth as _uncached_wcwidth
+
+__all__ = ["ascii_run", "char_width", "narrow_run", "wide_run"]
+
+# Printable ASCII is always one cell wide.
+ascii_run: Callable[[str, int], re.Match[str] | None] = re.compile(r"[\x20-\x7e]+").match
+
+char_width: Callable[[str], int] = wcwidth
+
+_SCANNED_RANGES = ((0x00A0, 0xD800), (0xE000, 0x10000), (0x1F000, 0x1FB00))
+
+
+def _class_for(codepoints: list[int]) -> str:
+    """A regex character class body covering ``codepoints`` (sorted) as ranges."""
+    parts: list[str] = []
+    start = prev = None
+    for cp in codepoints:
+        if start is None:
+            start = prev = cp
+            continue
+        assert prev is not None
+        if cp == prev + 1:
+            prev = cp
+            continue
+        parts.append(_range(start, prev))
+        start = prev = cp
+    if start is not None and prev is not None:
+        parts.append(_range(start, prev))
+    return "".join(parts)
+
+
+def _range(first: int, last: int) -> str:
+    if first == last:
+        return re.escape(chr(first))
+    return f"{re.escape(chr(first))}-{re.escape(chr(last))}"
+
+
+@lru_cache(maxsize=1)
+def _run_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    narrow = list(range(0x20, 0x7F))
+    wide: list[int] = []
+    for first, stop in _SCANNED_RANGES:
+        for cp in range(first, stop):
+            # The uncached function: the scan must not flush pyte's small lru_cache.
+            width = _uncached_wcwidth(chr(cp))
+            if width == 1:
+                narrow.append(cp)
+            elif width == 2:
+                wide.append(cp)
+    return re.compile(f"[{_class_for(narrow)}]+"), re.compile(f"[{_class_for(wide)}]+")
+
+
+def narrow_run(text: str, pos: int) -> re.Match[str] | None:
+    """Match the longest run of one-cell characters at ``pos``."""
+    return _run_patterns()[0].match(text, pos)
+
+
+def wide_run(text: str, pos: int) -> re.Match[str] | None:
+    """Match the longest run of two-cell characters at ``pos``."""
+    return _run_patterns()[1].match(text, pos)

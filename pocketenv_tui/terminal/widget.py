@@ -1,0 +1,554 @@
+"""A Textual widget that shows a :class:`TerminalScreen` and talks to a shell.
+
+Rendering uses the line API: ``render_line`` returns a cached Strip per visible row, and only
+rows the screen reports dirty (plus the rows the cursor left and entered) are dropped from
+the cache and refreshed, as one Region per run of consecutive rows.
+
+Output never reaches the screen directly. ``write`` (the session's ``on_output``) only
+appends to an inbox; a frame timer (60 Hz, paused while the inbox is empty) feeds the screen
+in slices until a per-frame time budget is spent, then asks for one repaint. A flood of
+output therefore costs at most one repaint per frame, and key presses keep flowing between
+frames. When the inbox grows past a high-water mark the session stops reading the socket
+(which pushes back on the server) until the inbox drains.
+
+Keys: the widget consumes every key except the leave key (``ctrl+]``), including Tab, ctrl+c
+and the App's priority bindings such as ctrl+q and ctrl+p. It does that through
+``check_consume_key``: Textual drops ancestor bindings (priority ones too) for keys the
+focused widget says it consumes, so they reach ``on_key`` and go to the shell. Pressing
+``ctrl+]`` posts :class:`TerminalView.Left` and gives focus back to the app; from there the
+app's own keys (ctrl+q to quit) work again. ``app_keys`` lets an app reserve more keys.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual import events
+from textual.geometry import Region
+from textual.message import Message
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
+
+from .keys import encode_key, encode_mouse, encode_paste
+from .screen import TerminalScreen
+from .session import Dialect, SessionState, SessionStatus, TerminalSession
+from .widget_render import StyleCache, build_strip, overlay
+
+LEAVE_KEY = "ctrl+right_square_bracket"
+LEAVE_HINT = "ctrl+] to leave"
+
+FRAME_INTERVAL = 1 / 60
+FRAME_BUDGET = 0.010  # seconds of parsing per frame; the rest is left for input and painting
+FEED_SLICE = 16 * 1024
+MAX_FEED_PER_FRAME = 256 * 1024
+INBOX_HIGH_WATER = 4 * 1024 * 1024
+INBOX_LOW_WATER = 1024 * 1024
+RESIZE_DEBOUNCE = 0.1
+WHEEL_LINES = 3
+
+_SCROLL_KEYS = {"shift+pageup", "shift+pagedown", "shift+home", "shift+end"}
+_COPY_KEYS = {"ctrl+shift+c", "super+c"}
+
+
+def _ranges(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted rows folded into (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
+class TerminalView(Widget, can_focus=True):
+    """An interactive terminal: a TerminalScreen drawn with the line API, fed by a session."""
+
+    ALLOW_SELECT = False  # our own cell selection replaces Textual's text selection here
+    ALLOW_MAXIMIZE = True
+
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+        background: $background;
+        color: $foreground;
+        border: round $panel-lighten-2;
+        border-title-align: left;
+        border-subtitle-align: right;
+        padding: 0;
+    }
+    TerminalView:focus {
+        border: round $accent;
+    }
+    """
+
+    class Left(Message):
+        """The user pressed the leave key; the terminal no longer has focus."""
+
+        def __init__(self, view: TerminalView) -> None:
+            super().__init__()
+            self.view = view
+
+        @property
+        def control(self) -> TerminalView:
+            return self.view
+
+    class StatusChanged(Message):
+        """The session's status changed (connected, reconnecting, exited, ...)."""
+
+        def __init__(self, view: TerminalView, status: SessionStatus) -> None:
+            super().__init__()
+            self.view = view
+            self.status = status
+
+        @property
+        def control(self) -> TerminalView:
+            return self.view
+
+    def __init__(
+        self,
+        *,
+        input_sink: Callable[[bytes], None] | None = None,
+        history: int = 10000,
+        app_keys: Iterable[str] = (),
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.terminal = TerminalScreen(80, 24, history=history)
+        self.session: TerminalSession | None = None
+        self.status: SessionStatus | None = None
+        self._input_sink = input_sink
+        self._app_keys = {LEAVE_KEY, *app_keys}
+
+        self._inbox: deque[memoryview] = deque()
+        self._inbox_size = 0
+        self._reading_paused = False
+        self._pump_timer: Timer | None = None
+        self._resize_timer: Timer | None = None
+        self._sized = False
+
+        self._styles = StyleCache(RichStyle())
+        self._strips: dict[int, Strip] = {}  # visible row -> strip without cursor/selection
+        self._cursor: tuple[int, int, bool] = (0, 0, True)
+        self._history_seen = 0
+        self._title = ""
+
+        self.scrollback_offset = 0  # lines scrolled back into history; 0 = following output
+        self._selecting = False
+        self._sel_anchor: tuple[int, int] | None = None  # (line, column); line < 0 = history
+        self._sel_end: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        self._styles.reset(self.rich_style)
+        self._update_border()
+        self._pump_timer = self.set_interval(FRAME_INTERVAL, self._pump, pause=not self._inbox)
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # Theme or focus styles changed: default colours come from here, so rebuild.
+        if self.is_mounted:
+            self._styles.reset(self.rich_style)
+            self._strips.clear()
+
+    # ------------------------------------------------------------------ sessions
+    def connect(
+        self,
+        url: str,
+        dialect: Dialect,
+        *,
+        headers: dict[str, str] | None = None,
+        **session_options: object,
+    ) -> TerminalSession:
+        """Open a shell session at ``url`` and run it in a worker tied to this widget."""
+        session = TerminalSession(
+            url,
+            dialect,
+            headers=headers,
+            on_output=self.write,
+            on_status=self.set_status,
+            size=(self.terminal.columns, self.terminal.lines),
+            **session_options,  # type: ignore[arg-type]
+        )
+        self.attach(session)
+        self.run_worker(
+            session.run(), name="terminal-session", group="terminal-session",
+            exclusive=True, exit_on_error=False,
+        )
+        return session
+
+    def attach(self, session: TerminalSession) -> None:
+        """Route keys, replies and resizes to ``session`` (its callbacks should be
+        :meth:`write` and :meth:`set_status`); the caller runs it."""
+        self.session = session
+        session.resize(self.terminal.columns, self.terminal.lines)
+
+    def set_status(self, status: SessionStatus) -> None:
+        """Show a session status in the border and tell the app."""
+        self.status = status
+        if status.final:
+            # Written after any output still queued, like a terminal printing it itself.
+            self.write(f"\r\n\x1b[0;2m[{status.message}]\x1b[0m\r\n".encode())
+        self._update_border()
+        self.post_message(self.StatusChanged(self, status))
+
+    # ------------------------------------------------------------------ output path
+    def write(self, data: bytes) -> None:
+        """Queue terminal output; it is parsed and drawn on the next frame."""
+        if not data:
+            return
+        self._inbox.append(memoryview(data))
+        self._inbox_size += len(data)
+        if (
+            self.session is not None
+            and not self._reading_paused
+            and self._inbox_size > INBOX_HIGH_WATER
+        ):
+            self._reading_paused = True
+            self.session.pause_output()
+        if self._pump_timer is not None:
+            self._pump_timer.resume()
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes written but not yet parsed."""
+        return self._inbox_size
+
+    def _pump(self) -> None:
+        if not self._inbox:
+            if self._pump_timer is not None:
+                self._pump_timer.pause()
+            return
+        deadline = time.perf_counter() + FRAME_BUDGET
+        fed = 0
+        feed = self.terminal.feed
+        while self._inbox and fed < MAX_FEED_PER_FRAME:
+            view = self._inbox[0]
+            if len(view) > FEED_SLICE:
+                chunk, self._inbox[0] = view[:FEED_SLICE], view[FEED_SLICE:]
+            else:
+                chunk = self._inbox.popleft()
+            feed(bytes(chunk))
+            fed += len(chunk)
+            self._inbox_size -= len(chunk)
+            if time.perf_counter() >= deadline:
+                break
+        if self._reading_paused and self._inbox_size < INBOX_LOW_WATER and self.session:
+            self._reading_paused = False
+            self.session.resume_output()
+        self._after_feed()
+
+    def _after_feed(self) -> None:
+        screen = self.terminal
+        replies = screen.take_replies()
+        if replies:
+            self._send(replies, follow=False)
+        dirty = screen.take_dirty()
+        history = screen.history_size
+        grown = history - self._history_seen
+        self._history_seen = history
+        if grown and self._sel_anchor is not None:
+            self._clear_selection()
+        if self.scrollback_offset:
+            # Keep the lines the user scrolled to in place while new output arrives.
+            self.scrollback_offset = max(0, min(history, self.scrollback_offset + max(0, grown)))
+            if dirty or grown:
+                self._invalidate_all()
+        elif dirty:
+            self._invalidate_rows(dirty)
+        cursor = (screen.cursor_x, screen.cursor_y, screen.cursor_visible)
+        if cursor != self._cursor:
+            self._invalidate_rows({self._cursor[1], cursor[1]}, keep_cache=True)
+            self._cursor = cursor
+        if screen.title != self._title:
+            self._title = screen.title
+            self._update_border()
+
+    # ------------------------------------------------------------------ rendering
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strip = self._strips.get(y)
+        if strip is None or strip.cell_length != width:
+            strip = self._build_row(y - self.scrollback_offset, width)
+            self._strips[y] = strip
+        line = y - self.scrollback_offset
+        selected = self._selected_columns(line, width)
+        if selected is not None:
+            strip = overlay(strip, *selected)
+        cursor_x, cursor_y, visible = self._cursor
+        if visible and self.has_focus and line == cursor_y and not self.scrollback_offset:
+            x = min(cursor_x, width - 1)
+            strip = overlay(strip, x, x + 1)
+        return strip
+
+    def _build_row(self, line: int, width: int) -> Strip:
+        screen = self.terminal
+        if width <= 0:
+            return Strip([])
+        if -screen.history_size <= line < screen.lines:
+            return build_strip(screen.line_runs(line), width, self._styles)
+        return Strip([Segment(" " * width, self._styles.base)], width)
+
+    def _invalidate_rows(self, rows: Iterable[int], *, keep_cache: bool = False) -> None:
+        width = self.size.width
+        offset = self.scrollback_offset
+        height = self.size.height
+        visible = [row + offset for row in rows if 0 <= row + offset < height]
+        if not visible:
+            return
+        if not keep_cache:
+            for row in visible:
+                self._strips.pop(row, None)
+        self.refresh(*(Region(0, a, width, b - a + 1) for a, b in _ranges(visible)))
+
+    def _invalidate_all(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def _update_border(self) -> None:
+        title = self._title.strip()
+        self.border_title = f"{title} · {LEAVE_HINT}" if title else LEAVE_HINT
+        parts: list[str] = []
+        if self.scrollback_offset:
+            parts.append(f"scrollback {self.scrollback_offset}/{self.terminal.history_size}")
+        if self.status is not None and self.status.state is not SessionState.CONNECTED:
+            parts.append(self.status.message)
+        self.border_subtitle = " · ".join(parts)
+
+    # ------------------------------------------------------------------ input path
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key not in self._app_keys
+
+    def _send(self, data: bytes, *, follow: bool = True) -> None:
+        if follow and self.scrollback_offset:
+            self._scroll_to(0)  # typing returns to the live screen, as terminals do
+        if self.session is not None:
+            self.session.send_input(data)
+        elif self._input_sink is not None:
+            self._input_sink(data)
+
+    def on_key(self, event: events.Key) -> None:
+        key = event.key
+        if key in self._app_keys:
+            if key == LEAVE_KEY:
+                event.stop()
+                event.prevent_default()
+                self.leave()
+            return  # other app keys bubble on to the app's bindings
+        event.stop()
+        event.prevent_default()
+        screen = self.terminal
+        if key in _SCROLL_KEYS and screen.history_size and not screen.alternate_screen:
+            page = max(1, self.size.height - 1)
+            target = {
+                "shift+pageup": self.scrollback_offset + page,
+                "shift+pagedown": self.scrollback_offset - page,
+                "shift+home": screen.history_size,
+                "shift+end": 0,
+            }[key]
+            self._scroll_to(target)
+            return
+        if key in _COPY_KEYS and self._sel_anchor is not None:
+            self.copy_selection()
+            return
+        data = encode_key(key, event.character, app_cursor=screen.app_cursor_keys)
+        if data:
+            self._send(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        if event.text:
+            self._send(encode_paste(event.text, bracketed=self.terminal.bracketed_paste))
+
+    def leave(self) -> None:
+        """Give focus back to the app (what the leave key does)."""
+        self.post_message(self.Left(self))
+        self.screen.set_focus(None)
+
+    def on_focus(self) -> None:
+        self._invalidate_rows({self._cursor[1]}, keep_cache=True)
+
+    def on_blur(self) -> None:
+        self._invalidate_rows({self._cursor[1]}, keep_cache=True)
+
+    # ------------------------------------------------------------------ resize
+    def on_resize(self, event: events.Resize) -> None:
+        self._strips.clear()
+        if not self._sized:
+            # The first real size must reach the remote before it draws a prompt.
+            self._sized = True
+            self._apply_resize()
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(RESIZE_DEBOUNCE, self._apply_resize)
+
+    def _apply_resize(self) -> None:
+        self._resize_timer = None
+        columns, lines = self.size.width, self.size.height
+        if columns < 1 or lines < 1:
+            return
+        if (columns, lines) != (self.terminal.columns, self.terminal.lines):
+            self.terminal.resize(lines, columns)
+            self.terminal.take_dirty()
+            if self.session is not None:
+                self.session.resize(columns, lines)
+            self._clear_selection()
+        self.scrollback_offset = min(self.scrollback_offset, self.terminal.history_size)
+        self._history_seen = self.terminal.history_size
+        self._invalidate_all()
+
+    # ------------------------------------------------------------------ scrollback
+    def _scroll_to(self, offset: int) -> None:
+        offset = max(0, min(self.terminal.history_size, offset))
+        if offset != self.scrollback_offset:
+            self.scrollback_offset = offset
+            self._invalidate_all()
+            self._update_border()
+
+    def _wheel(self, event: events.MouseEvent, direction: int) -> None:
+        event.stop()
+        event.prevent_default()
+        screen = self.terminal
+        if screen.mouse_mode is not None and not event.shift:
+            self._forward_mouse(event, "scroll_up" if direction > 0 else "scroll_down")
+        elif screen.alternate_screen:
+            # Full-screen programs without mouse mode (less, man): wheel as arrow keys.
+            key = "up" if direction > 0 else "down"
+            data = encode_key(key, None, app_cursor=screen.app_cursor_keys)
+            if data:
+                self._send(data * WHEEL_LINES)
+        else:
+            self._scroll_to(self.scrollback_offset + direction * WHEEL_LINES)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, +1)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, -1)
+
+    # ------------------------------------------------------------------ mouse
+    def _cell(self, event: events.MouseEvent) -> tuple[int, int] | None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return None
+        return offset.x, offset.y
+
+    def _forward_mouse(self, event: events.MouseEvent, kind: str) -> None:
+        cell = self._cell(event)
+        if cell is None:
+            return
+        screen = self.terminal
+        data = encode_mouse(
+            kind, event.button, cell[0], cell[1], shift=event.shift, meta=event.meta,
+            ctrl=event.ctrl, mode=screen.mouse_mode, sgr=screen.mouse_sgr,
+        )
+        if data:
+            self._send(data, follow=False)
+
+    def _mouse_to_remote(self, event: events.MouseEvent) -> bool:
+        # Shift bypasses the remote's mouse mode so text can still be selected locally.
+        return self.terminal.mouse_mode is not None and not event.shift
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self._mouse_to_remote(event):
+            event.stop()
+            self._forward_mouse(event, "press")
+            return
+        cell = self._cell(event)
+        if cell is None or event.button != 1:
+            return
+        event.stop()
+        self._clear_selection()
+        self._sel_anchor = (cell[1] - self.scrollback_offset, cell[0])
+        self._sel_end = self._sel_anchor
+        self._selecting = True
+        self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._selecting:
+            offset = event.get_content_offset_capture(self)
+            x = max(0, min(self.size.width - 1, offset.x))
+            y = max(0, min(self.size.height - 1, offset.y))
+            end = (y - self.scrollback_offset, x)
+            if end != self._sel_end:
+                self._sel_end = end
+                self.refresh()
+            return
+        mode = self.terminal.mouse_mode
+        if mode in (1002, 1003) and self._mouse_to_remote(event):
+            if mode == 1003 or event.button:
+                self._forward_mouse(event, "move")
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._selecting:
+            event.stop()
+            self._selecting = False
+            self.capture_mouse(False)
+            if self._sel_anchor == self._sel_end:
+                self._clear_selection()
+            else:
+                self.copy_selection()
+            return
+        if self._mouse_to_remote(event):
+            event.stop()
+            self._forward_mouse(event, "release")
+
+    # ------------------------------------------------------------------ selection
+    def _ordered_selection(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        if self._sel_anchor is None or self._sel_end is None:
+            return None
+        return min(self._sel_anchor, self._sel_end), max(self._sel_anchor, self._sel_end)
+
+    def _selected_columns(self, line: int, width: int) -> tuple[int, int] | None:
+        selection = self._ordered_selection()
+        if selection is None or selection[0] == selection[1]:
+            return None
+        (first_line, first_col), (last_line, last_col) = selection
+        if not first_line <= line <= last_line:
+            return None
+        start = first_col if line == first_line else 0
+        end = last_col + 1 if line == last_line else width
+        return start, end
+
+    def selected_text(self) -> str:
+        """The selected cells as text (trailing blanks trimmed per line)."""
+        selection = self._ordered_selection()
+        if selection is None:
+            return ""
+        width = max(self.size.width, self.terminal.columns)
+        lines: list[str] = []
+        for line in range(selection[0][0], selection[1][0] + 1):
+            columns = self._selected_columns(line, width)
+            if columns is None:
+                continue
+            strip = self._build_row(line, width)
+            lines.append(strip.crop(*columns).text.rstrip())
+        return "\n".join(lines)
+
+    def copy_selection(self) -> str:
+        """Copy the selection to the clipboard (OSC 52 through Textual) and return it."""
+        text = self.selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+        return text
+
+    def _clear_selection(self) -> None:
+        if self._sel_anchor is not None:
+            self._sel_anchor = self._sel_end = None
+            self._selecting = False
+            self.refresh()

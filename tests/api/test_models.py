@@ -1,0 +1,217 @@
+"""Models accept the hosted server's real shapes (api.md §3, §6) without raising."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pocketenv_tui.api.models import (
+    Backup,
+    ExecResult,
+    Page,
+    Port,
+    Profile,
+    Sandbox,
+    SandboxPage,
+    Secret,
+    Service,
+    SshKeys,
+    TailscaleKey,
+    Variable,
+    Volume,
+    parse_datetime,
+)
+
+DETAILED = {
+    "id": "sbx_7Hq",
+    "name": "brave-lynx-9z0k",
+    "provider": "cloudflare",
+    "displayName": None,
+    "description": None,
+    "topics": None,
+    "baseSandbox": "openclaw",
+    "status": "RUNNING",
+    "repo": None,
+    "logo": None,
+    "readme": None,
+    "installs": 0,
+    "uri": "at://did:plc:alice/io.pocketenv.sandbox/3kabc",
+    "vcpus": 2,
+    "memory": 8,
+    "disk": 16,
+    "createdAt": "2026-04-15T09:30:00.000Z",
+    "startedAt": "2026-04-15T09:31:05.123Z",
+    "owner": {
+        "id": "rec_u",
+        "did": "did:plc:alice",
+        "handle": "alice.test",
+        "displayName": "Alice",
+    },
+}
+
+
+def test_wrapped_and_bare_sandbox_are_the_same() -> None:
+    wrapped = Sandbox.from_json({"sandbox": DETAILED})
+    bare = Sandbox.from_json(DETAILED)
+    assert wrapped == bare
+    assert wrapped is not None
+    assert wrapped.id == "sbx_7Hq" and wrapped.base_sandbox == "openclaw"
+    assert wrapped.is_running
+    assert wrapped.memory == 8 and wrapped.disk == 16
+    assert wrapped.created_at == datetime(2026, 4, 15, 9, 30, tzinfo=UTC)
+    assert wrapped.started_at is not None and wrapped.started_at.microsecond == 123000
+    assert wrapped.owner is not None and wrapped.owner.handle == "alice.test"
+    assert wrapped.extra == {}
+
+
+@pytest.mark.parametrize(
+    "empty", [None, {}, {"sandbox": None}, {"sandbox": {}}, [], "", {"sandboxes": []}]
+)
+def test_missing_sandbox_is_none(empty) -> None:
+    assert Sandbox.from_json(empty) is None
+
+
+def test_unknown_status_and_fields_are_kept() -> None:
+    sandbox = Sandbox.from_json(
+        {"id": "sbx_1", "name": "n", "status": "HIBERNATING", "gpu": "h100", "timeout": 300}
+    )
+    assert sandbox is not None
+    assert sandbox.status == "HIBERNATING" and not sandbox.is_running
+    assert sandbox.extra == {"gpu": "h100", "timeout": 300}
+
+
+def test_create_answer_with_only_id_and_name() -> None:
+    sandbox = Sandbox.from_json(
+        {"id": "sbx_1", "name": "n", "uri": None, "createdAt": "2026-04-15T10:00:00Z"}
+    )
+    assert sandbox is not None
+    assert sandbox.status is None and sandbox.started_at is None and sandbox.provider is None
+
+
+def test_local_backend_isolation_field() -> None:
+    sandbox = Sandbox.from_json(
+        {"id": "sbx_1", "name": "n", "provider": "local", "isolation": "bwrap"}
+    )
+    assert sandbox is not None and sandbox.isolation == "bwrap"
+
+
+def test_numbers_sent_as_strings_are_read() -> None:
+    sandbox = Sandbox.from_json(
+        {"id": "sbx_1", "name": "n", "vcpus": "2", "memory": "x", "disk": 3.0}
+    )
+    assert sandbox is not None
+    assert (sandbox.vcpus, sandbox.memory, sandbox.disk) == (2, None, 3)
+
+
+def test_sandbox_page_catalogue_items_and_swallowed_errors() -> None:
+    catalogue = SandboxPage.from_json(
+        {
+            "sandboxes": [{"id": "sbx_a", "name": "openclaw", "installs": 12}, {"bogus": 1}],
+            "total": 21,
+        }
+    )
+    assert [s.name for s in catalogue] == ["openclaw"]
+    assert catalogue.total == 21
+    failed = SandboxPage.from_json({"sandboxes": []})
+    assert len(failed) == 0 and failed.total is None
+    assert SandboxPage.from_json(None).sandboxes == []
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2026-04-18T10:00:00.000Z", datetime(2026, 4, 18, 10, tzinfo=UTC)),
+        ("2026-04-18T10:00:00+02:00", datetime(2026, 4, 18, 8, tzinfo=UTC)),
+        ("2026-04-18 10:00:00", datetime(2026, 4, 18, 10, tzinfo=UTC)),
+        (1776506400, datetime(2026, 4, 18, 10, tzinfo=UTC)),
+        (1776506400000, datetime(2026, 4, 18, 10, tzinfo=UTC)),
+        ("1776506400", datetime(2026, 4, 18, 10, tzinfo=UTC)),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        (True, None),
+        ({"at": 1}, None),
+    ],
+)
+def test_parse_datetime(value, expected) -> None:
+    assert parse_datetime(value) == expected
+
+
+@given(st.one_of(st.none(), st.text(), st.integers(), st.floats(allow_nan=True), st.booleans()))
+def test_parse_datetime_never_raises(value) -> None:
+    result = parse_datetime(value)
+    assert result is None or result.tzinfo is not None
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "name", "status", "createdAt", "vcpus", "topics", "owner", "x"]),
+        st.one_of(
+            st.none(),
+            st.text(),
+            st.integers(),
+            st.lists(st.text()),
+            st.dictionaries(st.text(), st.text()),
+        ),
+    )
+)
+def test_sandbox_from_arbitrary_objects_never_raises(data) -> None:
+    sandbox = Sandbox.from_json(data)
+    assert sandbox is None or isinstance(sandbox.id, str)
+
+
+def test_backup_expires_at_as_string_or_number() -> None:
+    as_string = Backup.from_json({"id": "b", "expiresAt": "2026-04-18T10:00:00Z"})
+    as_number = Backup.from_json({"id": "b", "expiresAt": 1776506400})
+    assert as_string is not None and as_number is not None
+    assert as_string.expires_at == as_number.expires_at
+    assert Backup.from_json({"id": "b"}).expires_at is None  # type: ignore[union-attr]
+
+
+def test_profile_empty_answer_is_none() -> None:
+    assert Profile.from_json({}) is None
+    profile = Profile.from_json({"did": "did:plc:a", "handle": "a.test", "avatar": "https://cdn/x"})
+    assert profile is not None and profile.handle == "a.test" and profile.id is None
+
+
+def test_single_record_not_found_shapes() -> None:
+    # getSecret / getVariable / getVolume answer {} or an error-swallowing list when absent.
+    assert Secret.from_json({}) is None
+    assert Secret.from_json({"secrets": []}) is None
+    assert Variable.from_json({"variables": []}) is None
+    assert Volume.from_json({"volumes": []}) is None
+    assert (
+        Volume.from_json({"volume": {"id": "vol_1", "name": "d", "readOnly": "true"}}).read_only
+        is True
+    )  # type: ignore[union-attr]
+
+
+def test_service_status_instead_of_ports() -> None:
+    service = Service.from_json({"id": "rec_1", "name": "web", "command": "x", "status": "STOPPED"})
+    assert service is not None and service.ports is None and not service.is_running
+    with_ports = Service.from_json({"id": "rec_1", "name": "web", "ports": [8080, "9090", None]})
+    assert with_ports is not None and with_ports.ports == [8080, 9090]
+
+
+def test_ports_and_exec() -> None:
+    assert Port.from_json({"port": 1024, "description": "VS Code Server"}).preview_url is None  # type: ignore[union-attr]
+    assert Port.from_json({"port": 3000, "url": "https://go-sdk"}).preview_url == "https://go-sdk"  # type: ignore[union-attr]
+    assert Port.from_json({"description": "no port"}) is None
+    assert ExecResult.from_json({"stdout": "a", "exitCode": 2}) == ExecResult("a", "", 2)
+    assert ExecResult.from_json(None).exit_code == -1
+
+
+def test_keys() -> None:
+    assert SshKeys.from_json({}) is None
+    keys = SshKeys.from_json({"sshKeys": {"publicKey": "ssh-ed25519 A", "privateKey": "a\\nb"}})
+    assert keys is not None and keys.private_key_display == "a\nb"
+    assert TailscaleKey.from_json({"id": "r", "authKey": ""}) == TailscaleKey("r", "")
+    assert TailscaleKey.from_json({}) is None
+
+
+def test_page_is_iterable() -> None:
+    page = Page(items=["a", "b"], total=5)
+    assert list(page) == ["a", "b"] and len(page) == 2 and page.total == 5

@@ -1,0 +1,128 @@
+"""Shared fixtures: a real local backend process (``pocketenv-tui serve``) on a temp data dir.
+
+- ``local_backend`` (session): one server for the whole run.
+- ``make_backend`` (function): a factory for tests that stop and restart a server on the same
+  data dir; every server it started is stopped at the end of the test.
+
+Teardown sends SIGTERM (SIGKILL after a few seconds) and then checks that no process of the
+backend's sandboxes survived it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pocketenv_tui.local.launcher import (
+    read_credentials,
+    start_backend_process,
+    stop_backend_process,
+    wait_for_server_json,
+    wait_until_ready,
+)
+
+
+@dataclass
+class BackendHandle:
+    url: str
+    token: str
+    public_key: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path = field(default=Path("/dev/null"))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def stop(self) -> None:
+        """Stop the server (gracefully, as a user would) and check nothing of it survived."""
+        stop_backend_process(self.process, timeout=15)
+        assert_no_leftover_processes(self.data_dir)
+
+
+def launch_backend(data_dir: Path) -> BackendHandle:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}-server.log"
+    process = start_backend_process(data_dir, 0, log_path=log_path)
+    try:
+        url = wait_for_server_json(data_dir, process, timeout=30)
+        wait_until_ready(url, timeout=30, process=process)
+    except Exception:
+        stop_backend_process(process)
+        raise
+    token, public_key = read_credentials(data_dir)
+    return BackendHandle(url=url, token=token, public_key=public_key, data_dir=data_dir, process=process, log_path=log_path)
+
+
+def _mentions(pid: int, needle: bytes) -> bool:
+    proc = Path("/proc") / str(pid)
+    try:
+        if needle in (proc / "cmdline").read_bytes() or needle in (proc / "environ").read_bytes():
+            return True
+        return os.readlink(proc / "cwd").encode().startswith(needle)
+    except OSError:
+        return False
+
+
+def leftover_processes(data_dir: Path) -> list[int]:
+    """Pids of live processes whose command line, environment or cwd points into ``data_dir``."""
+    needle = str(data_dir.resolve()).encode()
+    me = os.getpid()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and _mentions(int(entry.name), needle):
+            pids.append(int(entry.name))
+    return pids
+
+
+def assert_no_leftover_processes(data_dir: Path, grace: float = 5.0) -> None:
+    deadline = time.monotonic() + grace
+    while (pids := leftover_processes(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pids:
+        for pid in pids:  # clean up so one failure does not leak into later tests
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pytest.fail(f"sandbox processes survived the backend: {pids}")
+
+
+@pytest.fixture(scope="session")
+def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendHandle]:
+    handle = launch_backend(tmp_path_factory.mktemp("backend") / "data")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackendHandle]]:
+    started: list[BackendHandle] = []
+
+    def make(data_dir: Path | None = None) -> BackendHandle:
+        handle = launch_backend(data_dir or tmp_path / "data")
+        started.append(handle)
+        return handle
+
+    try:
+        yield make
+    finally:
+        for handle in started:
+            if handle.process.poll() is None:
+                handle.stop()
