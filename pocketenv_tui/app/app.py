@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
+from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
@@ -69,6 +70,7 @@ class PocketenvApp(App[int]):
         refresh: float | None = None,
         now: Clock | None = None,
         context_resolver: ContextResolver = resolve_named_context,
+        client: PocketenvClient | None = None,
     ) -> None:
         super().__init__()
         self.context = context
@@ -77,7 +79,8 @@ class PocketenvApp(App[int]):
         self.refresh_interval = clamp_refresh(self.config.refresh if refresh is None else refresh)
         self._clock: Clock = now or (lambda: datetime.now(UTC))
         self._context_resolver = context_resolver
-        self.client = context.make_client()
+        # A client may be injected (tests, embedding); otherwise the context builds one.
+        self.client = client if client is not None else context.make_client()
         # sandbox id -> terminal session key, so a reopened shell re-attaches to the same shell.
         self.shell_sessions: dict[str, str] = {}
         if self.config.theme and self.config.theme in self.available_themes:

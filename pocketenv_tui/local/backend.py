@@ -14,13 +14,12 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from pocketenv_tui.local import views
 from pocketenv_tui.local.identity import Identity
 from pocketenv_tui.local.ids import now_iso
 from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
 from pocketenv_tui.local.spec import build_spec, volume_dir
 from pocketenv_tui.local.store import Store
-from pocketenv_tui.local.validate import XrpcError, invalid, not_found
+from pocketenv_tui.local.validate import invalid, not_found
 
 log = logging.getLogger("pocketenv_tui.local")
 
@@ -186,12 +185,3 @@ def vscode_service(port: int) -> ServiceSpec:
         name="VS Code Server",
         command=f"exec code-server --auth none --disable-telemetry --bind-addr 127.0.0.1:{port} \"$HOME\"",
     )
-
-
-def sandbox_view(backend: Backend, row: dict[str, Any], owner: dict[str, Any] | None) -> dict[str, Any]:
-    return views.sandbox_detailed(row, owner, backend.isolation)
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise XrpcError(400, "InvalidRequest", message)

@@ -75,10 +75,8 @@ def _volume_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, An
     if path:
         v.sandbox_path(path, f"{where}/path")
     read_only = v.boolean(body, "readOnly", where)
-    fields: dict[str, Any] = {"name": name, "path": path or None}
-    if read_only is not None:
-        fields["read_only"] = int(read_only)
-    return fields
+    # None means "not given": add stores it as writable, update keeps the current value.
+    return {"name": name, "path": path or None, "read_only": None if read_only is None else int(read_only)}
 
 
 KINDS = (
@@ -114,6 +112,8 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
         item = v.obj(c.input, kind.namespace)
         assert item is not None
         fields = kind.fields(item, where, b)
+        if kind.table == "volumes" and fields["read_only"] is None:
+            fields["read_only"] = 0
         sandbox = await linked_sandbox(item, where, c.did)
         row = {"id": xid(kind.prefix), "owner_did": c.did, "sandbox_id": sandbox, **fields}
         try:

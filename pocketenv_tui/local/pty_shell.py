@@ -45,6 +45,30 @@ class LaunchPlan:
     argv: list[str]
     env: dict[str, str]
     cwd: str | None
+    # The PTY multiplexer the shell's terminal comes from; a sandbox with its own /dev has
+    # its own devpts, so the shell finds its terminal there (``tty`` works inside).
+    ptmx: str | None = None
+    # The started process is a wrapper (nsenter) outside the sandbox that must outlive its
+    # child: signal only what runs under it (see runtime_proc.kill_tree).
+    wrapped: bool = False
+
+
+TIOCGPTPEER = 0x5441
+TIOCSPTLCK = 0x40045431
+
+
+def open_pty(ptmx: str | None) -> tuple[int, int]:
+    """(master, slave) of a new PTY, from ``ptmx`` when given, else the host's."""
+    if ptmx is None:
+        return os.openpty()
+    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt()
+        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)
+    except BaseException:
+        os.close(master)
+        raise
+    return master, slave
 
 
 # (sandbox id, argv to run inside) -> LaunchPlan; raises if the sandbox is not running.
@@ -111,12 +135,14 @@ class ShellSession:
         key: str,
         proc: subprocess.Popen[bytes],
         master: int,
+        wrapped: bool = False,
     ) -> None:
         self.registry = registry
         self.sandbox_id = sandbox_id
         self.key = key
         self.proc = proc
         self.master = master
+        self.wrapped = wrapped
         self.ring = RingBuffer(REPLAY_LIMIT)
         self.attachments: set[Attachment] = set()
         self.exit_code: int | None = None
@@ -133,23 +159,28 @@ class ShellSession:
 
     # -- output -----------------------------------------------------------------------------
 
-    def _read_available(self) -> bool:
-        """Read what the PTY has now; False once it reports hang-up (no writer left)."""
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except BlockingIOError:
-                return True
-            except OSError:
-                return False
-            if not chunk:
-                return False
-            self.ring.write(chunk)
-            for attachment in list(self.attachments):
-                attachment.push(chunk)
+    def _read_chunk(self) -> bool | None:
+        """Read one chunk: True if read, None if nothing is there, False on hang-up."""
+        try:
+            chunk = os.read(self.master, 65536)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        self.ring.write(chunk)
+        for attachment in list(self.attachments):
+            attachment.push(chunk)
+        return True
+
+    def _read_available(self) -> None:
+        while self._read_chunk():
+            pass
 
     def _on_output(self) -> None:
-        if not self._read_available():
+        # One chunk per wake-up, so consumers get their turn even under a flood of output.
+        if self._read_chunk() is False:
             # Every slave fd is closed; the watcher finishes once the shell is reaped.
             self._loop.remove_reader(self.master)
 
@@ -242,11 +273,15 @@ class ShellSession:
         """Hang up the shell, then kill whatever of it is left."""
         if self.exit_code is None and not self._closing:
             self._closing = True
-            kill_tree(self.proc.pid, signal.SIGHUP)
+            kill_tree(self.proc.pid, signal.SIGHUP, include_root=not self.wrapped)
             try:
                 await asyncio.wait_for(asyncio.shield(self.ended.wait()), 2.0)
             except TimeoutError:
-                kill_tree(self.proc.pid)
+                kill_tree(self.proc.pid, include_root=not self.wrapped)
+                try:
+                    await asyncio.wait_for(asyncio.shield(self.ended.wait()), 2.0)
+                except TimeoutError:
+                    kill_tree(self.proc.pid)
         await self.ended.wait()
 
 
@@ -275,7 +310,8 @@ class ShellRegistry:
 
     def _start(self, sandbox_id: str, key: str, shell_argv: list[str], cols: int, rows: int) -> ShellSession:
         plan = self.launcher(sandbox_id, ["setsid", "-w", "-c", *shell_argv])
-        master, slave = os.openpty()
+        plan.env["TERM"] = "xterm-256color"
+        master, slave = open_pty(plan.ptmx)
         try:
             set_winsize(slave, cols, rows)
             proc = spawn(plan.argv, env=plan.env, cwd=plan.cwd, stdin=slave, stdout=slave, stderr=slave)
@@ -284,7 +320,7 @@ class ShellRegistry:
             raise
         finally:
             os.close(slave)
-        return ShellSession(self, sandbox_id, key, proc, master)
+        return ShellSession(self, sandbox_id, key, proc, master, plan.wrapped)
 
     def forget(self, session: ShellSession) -> None:
         if self.sessions.get((session.sandbox_id, session.key)) is session:

@@ -13,6 +13,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from pocketenv_tui.local.pty_shell import LaunchPlan
 from pocketenv_tui.local.runtime_proc import BoundedBuffer, PipeReader, kill_tree, spawn, wait_exit
 
 OUTPUT_LIMIT = 10 * 1024 * 1024  # per stream
@@ -36,13 +37,11 @@ class ExecOutcome:
     lingering: list[PipeReader]
 
 
-async def run_command(
-    argv: list[str], *, env: dict[str, str], cwd: str | None, timeout: float
-) -> ExecOutcome:
+async def run_command(plan: LaunchPlan, *, time_limit: float) -> ExecOutcome:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        proc = spawn(argv, env=env, cwd=cwd, stdout=out_w, stderr=err_w)
+        proc = spawn(plan.argv, env=plan.env, cwd=plan.cwd, stdout=out_w, stderr=err_w)
     except BaseException:
         for fd in (out_r, err_r):
             os.close(fd)
@@ -55,16 +54,14 @@ async def run_command(
     timed_out = False
     try:
         try:
-            code = await asyncio.wait_for(wait_exit(proc), timeout)
+            code = await asyncio.wait_for(wait_exit(proc), time_limit)
         except TimeoutError:
             timed_out = True
-            kill_tree(proc.pid)
-            code = await wait_exit(proc)
+            code = await _kill(proc, plan)
         await _drain(readers, stdout, stderr)
     except BaseException:
         # Cancelled (the caller went away): the command must not outlive its request.
-        kill_tree(proc.pid)
-        await asyncio.shield(_reap(proc))
+        await asyncio.shield(_kill(proc, plan))
         for reader in readers:
             reader.close()
         raise
@@ -74,12 +71,18 @@ async def run_command(
     result = ExecResult(stdout.text(), stderr.text(), code)
     if timed_out:
         result.exit_code = TIMEOUT_EXIT_CODE
-        result.stderr += f"\n[pocketenv: command timed out after {timeout:g} s and was killed]\n"
+        result.stderr += f"\n[pocketenv: command timed out after {time_limit:g} s and was killed]\n"
     return ExecOutcome(result, lingering)
 
 
-async def _reap(proc: subprocess.Popen[bytes]) -> None:
-    await wait_exit(proc)
+async def _kill(proc: subprocess.Popen[bytes], plan: LaunchPlan) -> int:
+    """Kill the command's tree; a wrapper is given a moment to reap its child first."""
+    kill_tree(proc.pid, include_root=not plan.wrapped)
+    try:
+        return await asyncio.wait_for(asyncio.shield(wait_exit(proc)), 2.0)
+    except TimeoutError:
+        kill_tree(proc.pid)
+        return await wait_exit(proc)
 
 
 async def _drain(readers: list[PipeReader], *buffers: BoundedBuffer) -> None:

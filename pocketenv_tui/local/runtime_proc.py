@@ -91,6 +91,21 @@ def _stat_fields(pid: int) -> tuple[int, int] | None:
         return None
 
 
+def children_named(parent: int, name: str) -> list[int]:
+    """Children of ``parent`` whose command name (``/proc/<pid>/comm``) is ``name``."""
+    found = []
+    for pid in all_pids():
+        fields = _stat_fields(pid)
+        if fields is None or fields[0] != parent:
+            continue
+        try:
+            if (PROC / str(pid) / "comm").read_text().strip() == name:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir(PROC) if name.isdigit()]
 
@@ -122,13 +137,31 @@ def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
             os.kill(pid, sig)
 
 
-def kill_tree(root: int, sig: int = signal.SIGKILL) -> None:
-    # Stop the tree first so nothing forks new children between the scan and the kill.
-    tree = process_tree(root)
-    if sig == signal.SIGKILL:
-        kill_pids(tree, signal.SIGSTOP)
-        tree |= process_tree(root)
-    kill_pids(tree, sig)
+def kill_tree(root: int, sig: int = signal.SIGKILL, *, include_root: bool = True) -> None:
+    """Signal ``root``'s whole tree.
+
+    ``include_root=False`` spares ``root`` itself: used when it is an ``nsenter`` that must
+    stay alive to reap its child. Were it to die first, the child would be re-parented to
+    the host's init instead of the sandbox's, and linger as a zombie that also holds up the
+    sandbox's PID namespace when it is torn down.
+    """
+    if include_root:
+        # Freeze the tree first so nothing forks new children between the scan and the kill.
+        tree = process_tree(root)
+        if sig == signal.SIGKILL:
+            kill_pids(tree, signal.SIGSTOP)
+            tree |= process_tree(root)
+        kill_pids(tree, sig)
+        return
+    # No freezing here: nsenter answers a stopped child by stopping itself, and would then
+    # never reap it. A few scans catch children forked while we were signalling.
+    for _ in range(3):
+        tree = process_tree(root) - {root}
+        if not tree:
+            break
+        kill_pids(tree, sig)
+        if sig != signal.SIGKILL:
+            break
 
 
 def pids_with_env(marker: bytes) -> list[int]:

@@ -201,6 +201,7 @@ def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: b
             return 1
         url = _url(host, sock.getsockname()[1])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied preview request
         try:
             app = create_app(data_path)
         except (OSError, ValueError) as exc:

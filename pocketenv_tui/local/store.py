@@ -209,7 +209,9 @@ class Store:
             return cur.rowcount
         except sqlite3.IntegrityError as exc:
             self._conn.execute("ROLLBACK")
-            raise Conflict(str(exc)) from exc
+            if "UNIQUE" in str(exc):
+                raise Conflict(str(exc)) from exc
+            raise
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -222,7 +224,9 @@ class Store:
             self._conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             self._conn.execute("ROLLBACK")
-            raise Conflict(str(exc)) from exc
+            if "UNIQUE" in str(exc):
+                raise Conflict(str(exc)) from exc
+            raise
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise

@@ -135,6 +135,11 @@ def parse_params(method: Method, request: Request) -> dict[str, Any]:
     return out
 
 
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser would accept them otherwise."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def read_body(method: Method, request: Request) -> dict[str, Any] | None:
     headers = request.headers
     length_header = headers.get("content-length")
@@ -170,7 +175,7 @@ async def read_body(method: Method, request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise invalid("Request body is not valid JSON") from None
     if not isinstance(body, dict):

@@ -39,7 +39,7 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import Cursor, Margins
 
-from .screen_parser import FastStream
+from .screen_parser import FastStream, apply_sgr_text
 from .screen_style import DEFAULT_STYLE, Style, apply_sgr, intern_style, reversed_style
 from .screen_width import char_width, narrow_run, wide_run
 
@@ -301,8 +301,15 @@ class TerminalScreen(pyte.Screen):
                 if rows is None:
                     continue
                 active = rows is self._rows
-                drop = max(0, self.cursor.y - (lines - 1)) if active else 0
-                drop = min(drop, len(rows))
+                if active:
+                    cursor_y = self.cursor.y
+                elif self._alt_saved is not None:
+                    # The main screen behind a full-screen program: keep the row its
+                    # saved cursor (the shell prompt) will return to.
+                    cursor_y = self._alt_saved[0].y
+                else:
+                    cursor_y = 0
+                drop = min(max(0, cursor_y - (lines - 1)), len(rows))
                 if drop:
                     removed = rows[:drop]
                     del rows[:drop]
@@ -313,6 +320,8 @@ class TerminalScreen(pyte.Screen):
                     rows.append(_blank_row(columns, DEFAULT_STYLE))
                 if active:
                     self.cursor.y -= drop
+                elif self._alt_saved is not None:
+                    self._alt_saved[0].y -= drop
         self.lines = lines
         self.columns = columns
         if columns > old_columns:
@@ -368,64 +377,86 @@ class TerminalScreen(pyte.Screen):
             self._draw_char(data[pos])
             pos += 1
 
-    def write_lines(self, block: str) -> None:
-        """Draw lines of printable ASCII, each followed by CR LF (most bulk output).
+    def run_simple(self, tokens: list[tuple[str, str, str, str]]) -> None:
+        """Apply a batch of the commonest tokens in one tight loop.
 
-        Same result as ``draw(line); carriage_return(); linefeed()`` per line, in one
-        tight loop: a line that fits is one slice assignment and, at the bottom of the
-        screen, one row rotated into the scrollback.
+        Each token is ``(text, params, final, newline)`` with exactly one kind present:
+        printable ASCII ``text``; a CSI sequence ``ESC [ params final`` (final one of
+        ``SIMPLE_CSI_FINALS``, no private marker); or a ``newline`` ("\r\n", "\r" or
+        "\n"). The result is the same as dispatching each token on its own; the loop just
+        avoids the per-token method calls for text, SGR and line feeds.
         """
-        texts = block.split("\r\n")
-        texts.pop()  # the block ends with CR LF
-        if not texts:
-            return
-        cursor = self.cursor
         if (
-            self.margins is not None
-            or mo.IRM in self.mode
-            or mo.DECAWM not in self.mode
+            mo.IRM in self.mode
             or (self.g1_charset if self.charset else self.g0_charset) is not cs.LAT1_MAP
         ):
-            for text in texts:
-                if text:
-                    self.draw(text)
-                cursor.x = 0
-                self.linefeed()
+            self._run_tokens_slowly(tokens)
             return
+        cursor = self.cursor
         columns = self.columns
-        bottom = self.lines - 1
         rows = self._rows
-        style = cursor.attrs
-        fill = self._fill_style()
-        history = self._history
-        keep = not self.alternate_screen and history.maxlen != 0
         mark = self.dirty.add
-        scrolled = False
-        for text in texts:
-            count = len(text)
-            x = cursor.x
-            if x + count > columns:
-                self._put_narrow(text, 0, count)
-            elif count:
-                row = rows[cursor.y]
-                row.chars[x : x + count] = text
-                row.styles[x : x + count] = [style] * count  # type: ignore[list-item]
-                mark(cursor.y)
-            cursor.x = 0
-            if cursor.y == bottom:
-                old = rows.pop(0)
-                if keep:
-                    history.append(old)
-                rows.append(_Row([" "] * columns, [fill] * columns))
-                scrolled = True
-            else:
-                cursor.y += 1
-        if scrolled:
-            self._dirty_all = True
-        for text in reversed(texts):
+        csi = self._stream._csi_handlers
+        params_of = self._stream.params
+        last_text = ""
+        for text, params, final, newline in tokens:
             if text:
-                self._last_char = text[-1]
-                break
+                count = len(text)
+                x = cursor.x
+                stop = x + count
+                if stop <= columns:
+                    row = rows[cursor.y]
+                    row.chars[x:stop] = text
+                    row.styles[x:stop] = [cursor.attrs] * count  # type: ignore[list-item]
+                    cursor.x = stop
+                    mark(cursor.y)
+                else:
+                    self._put_narrow(text, 0, count)
+                last_text = text
+            elif final == "m":
+                cursor.attrs = apply_sgr_text(cursor.attrs, params)  # type: ignore[assignment]
+            elif final:
+                csi[final](*params_of(params))
+                cursor = self.cursor
+            elif newline == "\r\n":
+                cursor.x = 0
+                if self.margins is None and cursor.y == self.lines - 1:
+                    self._scroll_up_one()
+                else:
+                    self.linefeed()
+            elif newline == "\r":
+                cursor.x = 0
+            else:
+                self.linefeed()
+        if last_text:
+            self._last_char = last_text[-1]
+
+    def _run_tokens_slowly(self, tokens: list[tuple[str, str, str, str]]) -> None:
+        csi = self._stream._csi_handlers
+        for text, params, final, newline in tokens:
+            if text:
+                self.draw(text)
+            elif final == "m":
+                self.select_graphic_rendition(*self._stream.params(params))
+            elif final:
+                csi[final](*self._stream.params(params))
+            else:
+                if newline.startswith("\r"):
+                    self.carriage_return()
+                if newline.endswith("\n"):
+                    self.linefeed()
+
+    def _scroll_up_one(self) -> None:
+        """``index`` at the bottom of a screen without margins (the bulk-output case)."""
+        rows = self._rows
+        old = rows.pop(0)
+        if not self.alternate_screen and self._history.maxlen != 0:
+            self._history.append(old)
+        columns = self.columns
+        bg = self.cursor.attrs.bg  # type: ignore[attr-defined]
+        fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
+        rows.append(_Row([" "] * columns, [fill] * columns))
+        self._dirty_all = True
 
     def _put_narrow(self, data: str, start: int, end: int) -> None:
         """Write one-cell characters data[start:end] with pyte's wrapping rules."""
@@ -760,9 +791,8 @@ class TerminalScreen(pyte.Screen):
     def _enter_alternate(self, *, clear: bool) -> None:
         if self._alt_rows is None or clear:
             self._alt_rows = [_blank_row(self.columns, DEFAULT_STYLE) for _ in range(self.lines)]
-        if not self.alternate_screen:
-            self.alternate_screen = True
-            self._rows = self._alt_rows
+        self.alternate_screen = True
+        self._rows = self._alt_rows
         self._dirty_all = True
 
     def _leave_alternate(self, *, clear: bool) -> None:

@@ -53,7 +53,7 @@ _FLAG_NAMES = frozenset(Style._fields[2:])
 # (previous style, SGR parameters) -> resulting style. Programs repeat the same handful of
 # SGR sequences thousands of times, so after warm-up applying one is a dict lookup.
 _SGR_CACHE: dict[tuple[Style, tuple[int, ...]], Style] = {}
-_SGR_CACHE_LIMIT = 16384
+_SGR_CACHE_LIMIT = 65536
 
 
 def apply_sgr(current: Style, params: tuple[int, ...]) -> Style:
@@ -69,44 +69,59 @@ def apply_sgr(current: Style, params: tuple[int, ...]) -> Style:
     return result
 
 
+_FIELD = {name: index for index, name in enumerate(Style._fields)}
+# Every single-number SGR code pyte knows, as (field index, value).
+_SIMPLE_CODES: dict[int, tuple[int, object]] = {
+    **{code: (_FIELD["fg"], name) for code, name in g.FG_ANSI.items()},
+    **{code: (_FIELD["bg"], name) for code, name in g.BG_ANSI.items()},
+    **{code: (_FIELD["fg"], name) for code, name in g.FG_AIXTERM.items()},
+    **{code: (_FIELD["bg"], name) for code, name in _BG_AIXTERM.items()},
+    **{
+        code: (_FIELD[name[1:]], name.startswith("+"))
+        for code, name in g.TEXT.items()
+        if name[1:] in _FLAG_NAMES
+    },
+}
+
+
 def _compute_sgr(current: Style, params: tuple[int, ...]) -> Style:
     if not params or params == (0,):
         return DEFAULT_STYLE
-    replace: dict[str, object] = {}
-    pending = list(reversed(params))
-    while pending:
-        attr = pending.pop()
-        if attr == 0:
-            replace.update(DEFAULT_STYLE._asdict())
-        elif attr in g.FG_ANSI:
-            replace["fg"] = g.FG_ANSI[attr]
-        elif attr in g.BG_ANSI:
-            replace["bg"] = g.BG_ANSI[attr]
-        elif attr in g.TEXT:
-            name = g.TEXT[attr]
-            flag = name[1:]
-            if flag in _FLAG_NAMES:
-                replace[flag] = name.startswith("+")
-        elif attr in g.FG_AIXTERM:
-            replace["fg"] = g.FG_AIXTERM[attr]
-        elif attr in _BG_AIXTERM:
-            replace["bg"] = _BG_AIXTERM[attr]
-        elif attr in (g.FG_256, g.BG_256):
-            key = "fg" if attr == g.FG_256 else "bg"
+    values = list(current)
+    index = 0
+    count = len(params)
+    while index < count:
+        attr = params[index]
+        index += 1
+        simple = _SIMPLE_CODES.get(attr)
+        if simple is not None:
+            values[simple[0]] = simple[1]
+        elif attr == 0:
+            values = list(DEFAULT_STYLE)
+        elif attr == g.FG_256 or attr == g.BG_256:
+            field = 0 if attr == g.FG_256 else 1
             # Same tolerance as pyte: a truncated or out-of-range extended colour is
             # dropped, and whatever parameters were consumed stay consumed.
-            try:
-                kind = pending.pop()
-                if kind == 5:
-                    replace[key] = g.FG_BG_256[pending.pop()]
-                elif kind == 2:
-                    red, green, blue = pending.pop(), pending.pop(), pending.pop()
-                    # pyte would format 300 as "12c"; clamping keeps the promised six
-                    # hex digits (colours never affect ``display``).
-                    replace[key] = f"{min(red, 255):02x}{min(green, 255):02x}{min(blue, 255):02x}"
-            except IndexError:
-                pass
-    return intern_style(current._replace(**replace))
+            if index >= count:
+                break
+            kind = params[index]
+            index += 1
+            if kind == 5:
+                if index >= count:
+                    break
+                number = params[index]
+                index += 1
+                if number < len(g.FG_BG_256):
+                    values[field] = g.FG_BG_256[number]
+            elif kind == 2:
+                if index + 3 > count:
+                    break
+                red, green, blue = params[index : index + 3]
+                index += 3
+                # pyte would format 300 as "12c"; clamping keeps the promised six
+                # hex digits (colours never affect ``display``).
+                values[field] = f"{min(red, 255):02x}{min(green, 255):02x}{min(blue, 255):02x}"
+    return intern_style(Style._make(values))
 
 
 def reversed_style(style: Style) -> Style:

@@ -5,11 +5,12 @@ rows the screen reports dirty (plus the rows the cursor left and entered) are dr
 the cache and refreshed, as one Region per run of consecutive rows.
 
 Output never reaches the screen directly. ``write`` (the session's ``on_output``) only
-appends to an inbox; a frame timer (60 Hz, paused while the inbox is empty) feeds the screen
-in slices until a per-frame time budget is spent, then asks for one repaint. A flood of
-output therefore costs at most one repaint per frame, and key presses keep flowing between
-frames. When the inbox grows past a high-water mark the session stops reading the socket
-(which pushes back on the server) until the inbox drains.
+appends to an inbox; a pump task parses the inbox in slices of bounded time (8 ms) and
+yields to the event loop between slices, so key presses keep flowing during a flood. Each
+slice only marks dirty regions; Textual paints at most once per frame (its screen update
+timer), however many chunks or slices arrived in between. When the inbox grows past a
+high-water mark the session stops reading the socket (which pushes back on the server)
+until the inbox drains.
 
 Keys: the widget consumes every key except the leave key (``ctrl+]``), including Tab, ctrl+c
 and the App's priority bindings such as ctrl+q and ctrl+p. It does that through
@@ -21,6 +22,7 @@ app's own keys (ctrl+q to quit) work again. ``app_keys`` lets an app reserve mor
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -33,6 +35,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
+from textual.worker import Worker
 
 from .keys import encode_key, encode_mouse, encode_paste
 from .screen import TerminalScreen
@@ -42,10 +45,9 @@ from .widget_render import StyleCache, build_strip, overlay
 LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_HINT = "ctrl+] to leave"
 
-FRAME_INTERVAL = 1 / 60
-FRAME_BUDGET = 0.010  # seconds of parsing per frame; the rest is left for input and painting
+SLICE_BUDGET = 0.008  # seconds of parsing before yielding to keys and painting
 FEED_SLICE = 16 * 1024
-MAX_FEED_PER_FRAME = 256 * 1024
+MAX_FEED_PER_SLICE = 256 * 1024
 INBOX_HIGH_WATER = 4 * 1024 * 1024
 INBOX_LOW_WATER = 1024 * 1024
 RESIZE_DEBOUNCE = 0.1
@@ -132,7 +134,8 @@ class TerminalView(Widget, can_focus=True):
         self._inbox: deque[memoryview] = deque()
         self._inbox_size = 0
         self._reading_paused = False
-        self._pump_timer: Timer | None = None
+        self._output_ready = asyncio.Event()
+        self._pump_worker: Worker[None] | None = None
         self._resize_timer: Timer | None = None
         self._sized = False
 
@@ -151,7 +154,9 @@ class TerminalView(Widget, can_focus=True):
     def on_mount(self) -> None:
         self._styles.reset(self.rich_style)
         self._update_border()
-        self._pump_timer = self.set_interval(FRAME_INTERVAL, self._pump, pause=not self._inbox)
+        self._pump_worker = self.run_worker(
+            self._pump_loop(), name="terminal-output", group="terminal-output", exclusive=True
+        )
 
     async def on_unmount(self) -> None:
         if self.session is not None:
@@ -219,23 +224,29 @@ class TerminalView(Widget, can_focus=True):
         ):
             self._reading_paused = True
             self.session.pause_output()
-        if self._pump_timer is not None:
-            self._pump_timer.resume()
+        self._output_ready.set()
 
     @property
     def pending_output(self) -> int:
         """Bytes written but not yet parsed."""
         return self._inbox_size
 
-    def _pump(self) -> None:
-        if not self._inbox:
-            if self._pump_timer is not None:
-                self._pump_timer.pause()
-            return
-        deadline = time.perf_counter() + FRAME_BUDGET
+    async def _pump_loop(self) -> None:
+        # Parse in slices of bounded time and yield in between, so key presses and the
+        # compositor run during a flood. refresh() only marks regions; Textual paints at
+        # most once per frame, however many slices ran since the last paint.
+        while True:
+            await self._output_ready.wait()
+            self._output_ready.clear()
+            while self._inbox:
+                self._feed_slice()
+                await asyncio.sleep(0)
+
+    def _feed_slice(self) -> None:
+        deadline = time.perf_counter() + SLICE_BUDGET
         fed = 0
         feed = self.terminal.feed
-        while self._inbox and fed < MAX_FEED_PER_FRAME:
+        while self._inbox and fed < MAX_FEED_PER_SLICE:
             view = self._inbox[0]
             if len(view) > FEED_SLICE:
                 chunk, self._inbox[0] = view[:FEED_SLICE], view[FEED_SLICE:]

@@ -61,9 +61,9 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-async def wait_for(pilot: Pilot, predicate: Callable[[], object], what: str, timeout: float = WAIT_TIMEOUT):
+async def wait_for(pilot: Pilot, predicate: Callable[[], object], what: str, limit: float = WAIT_TIMEOUT):
     """Let the app run until ``predicate()`` is truthy; fail naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while True:
         value = predicate()
         if value:

@@ -40,9 +40,9 @@ class Api:
         created = await self.ok(await self.post("sandbox.createSandbox", {"base": "shell", **fields}))
         return await self.wait_status(created["id"], "RUNNING")
 
-    async def wait_status(self, sandbox_id: str, status: str, timeout: float = 60.0) -> dict[str, Any]:
+    async def wait_status(self, sandbox_id: str, status: str, within: float = 60.0) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             data = await self.ok(await self.get("sandbox.getSandbox", id=sandbox_id))
             if data.get("sandbox", {}).get("status") == status:

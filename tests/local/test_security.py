@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -131,3 +132,39 @@ async def test_preview_token_is_the_only_credential(api: Api, sandbox: dict, loc
     await api.ok(await api.post("sandbox.unexposePort", {"port": 40123}, id=sandbox["id"]))
     async with httpx.AsyncClient(timeout=30) as anonymous:
         assert (await anonymous.get(url)).status_code == 404
+
+
+async def test_terminal_websockets_need_the_token(api: Api, sandbox: dict, local_backend) -> None:
+    import websockets
+
+    ws_base = local_backend.url.replace("http://", "ws://")
+    sid = sandbox["id"]
+    for url in (f"{ws_base}/pty/{sid}/ws", f"{ws_base}/pty/{sid}/ws?token=forged",
+                f"{ws_base}/v1/sandboxes/{sid}/ws/terminal", f"{ws_base}/v1/sandboxes/{sid}/ws/terminal?t=forged"):
+        try:
+            async with websockets.connect(url, open_timeout=10) as ws:
+                frames = []
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        frames.append(await ws.recv())
+                # The binary dialect may say why in an error status; nothing from a shell arrives.
+                assert all(isinstance(f, str) and '"error"' in f for f in frames), frames
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        except websockets.InvalidStatus as refused:
+            assert refused.response.status_code in (401, 403)
+
+    # With the token the same route gives a shell of the caller's sandbox.
+    async with websockets.connect(f"{ws_base}/pty/{sid}/ws?token={local_backend.token}&sessionId=sec-test", open_timeout=20) as ws:
+        await ws.send("echo marker-$((6*7))\n")
+        seen = ""
+        async with asyncio.timeout(20):
+            while "marker-42" not in seen:
+                seen += await ws.recv()
+
+
+async def test_sandbox_cannot_read_the_data_dir(api: Api, sandbox: dict, local_backend) -> None:
+    if sandbox["isolation"] != "bwrap":
+        pytest.skip("without bubblewrap the sandbox runs as plain processes (its record says so)")
+    result = await api.exec(sandbox["id"], f"cat {local_backend.data_dir}/token.json {local_backend.data_dir}/private_key")
+    assert result["exitCode"] != 0
+    assert local_backend.token not in result["stdout"]

@@ -138,3 +138,13 @@ async def test_preferences_rename_and_validate(api: Api, sandbox: dict) -> None:
     assert bad.status_code == 400
     assert bad.json()["message"] == 'Input/preferences/0 must be an object which includes the "$type" property'
     assert await api.ok(await api.get("sandbox.getPreferences", id=sandbox["id"])) == []
+
+
+async def test_unreachable_repo_is_reported_not_hidden(api: Api) -> None:
+    created = await api.ok(await api.post("sandbox.createSandbox", {"base": "shell", "repo": "http://127.0.0.1:9/none.git"}))
+    try:
+        sandbox = await api.wait_status(created["id"], "RUNNING")
+        assert sandbox["repo"] == "http://127.0.0.1:9/none.git"
+        assert any("repo" in w.lower() for w in sandbox.get("warnings", [])), sandbox
+    finally:
+        await api.delete(created["id"])

@@ -89,7 +89,7 @@ async def test_flood_keeps_keys_flowing_and_ends_on_the_right_lines() -> None:
         height = view.size.height
         last = count - 1
         # The cursor sits on the empty row after the final CRLF; above it are the last lines.
-        expected = ["line %07d bold " % n + "x" * 60 for n in range(last - height + 2, last + 1)]
+        expected = [f"line {n:07d} bold " + "x" * 60 for n in range(last - height + 2, last + 1)]
         assert [line.rstrip() for line in view.terminal.display[:-1]] == expected
         rendered = [view.render_line(y).text.rstrip() for y in range(height - 1)]
         assert rendered == expected

@@ -86,6 +86,7 @@ class SandboxScreen(Screen[None]):
         self.last_exec: tuple[str, int] | None = None
         self.vscode_url: str | None = None
         self.busy: str | None = None
+        self.field_values: dict[str, str] = {}
 
     @property
     def pocketenv(self) -> PocketenvApp:
@@ -182,6 +183,7 @@ class SandboxScreen(Screen[None]):
         ]
         if sandbox.description:
             rows.append(("About", sandbox.description))
+        self.field_values = {label: str(value) for label, value in rows}
         for label, value in rows:
             grid.add_row(label, value if isinstance(value, Text) else Text(value))
         self.query_one("#fields", Static).update(grid)

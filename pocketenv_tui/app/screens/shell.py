@@ -51,7 +51,7 @@ class ShellScreen(Screen[None]):
         context = self.pocketenv.context
         token = None
         try:
-            if context.kind == "api" and self.dialect == "cf":
+            if context.kind == "api" and self.sandbox.provider == "cloudflare":
                 # The hosted Cloudflare worker takes a terminal token, not the login token.
                 token = await client.actor.get_terminal_token()
             url = client.terminal_url(

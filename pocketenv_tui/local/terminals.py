@@ -1,0 +1,268 @@
+"""The terminal WebSockets of the local backend: two dialects over the same PTY shells.
+
+``/pty/{id}/ws`` (text dialect, like the hosted API's /pty)
+    Token: ``?token=`` or ``Authorization: Bearer``. Session key: ``?sessionId=``, default the
+    sandbox id (so every client of a sandbox shares one shell, as upstream does). Client text
+    frames that are JSON ``{"type":"resize","cols":C,"rows":R}`` resize the PTY; any other
+    frame (text, or binary taken as raw bytes) is keyboard input. The server sends output as
+    text frames, decoded as UTF-8 across frame boundaries (a character split between two
+    reads is never mangled). No replay: re-attaching to a live shell gets a ``\\n`` typed
+    into it so the prompt is drawn again. Shell exit closes with 1000 "exit"; failures close
+    with 1011 and the reason; a bad token with 1008 "Invalid token".
+
+``/v1/sandboxes/{id}/ws/terminal`` (binary dialect, like the Cloudflare sandbox)
+    Token: ``?t=`` or ``Authorization: Bearer``. Session key: ``?session=``, default
+    ``sandbox-<id>``. Optional ``?cols=&rows=`` for the size of a new shell. On open the
+    server sends the replay (the last 256 KiB of output, one binary frame, only if there is
+    any) and then ``{"type":"ready"}``. Output is binary frames of raw PTY bytes; keyboard
+    input must be binary frames; text frames are JSON control messages (only resize), and
+    anything else gets ``{"type":"error","message":...}``. When the shell ends the server sends
+    ``{"type":"exit","code":n}`` and closes with 1000. Errors (bad token, unknown or stopped
+    sandbox) are an ``error`` status followed by a close.
+
+Both: no answer of any kind without a valid token, and a session key only ever reaches a
+shell of the sandbox named in the URL, which must belong to the token's owner.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import codecs
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from pocketenv_tui.local.pty_shell import Attachment, ShellSession, valid_size
+from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
+
+TokenVerifier = Callable[[str | None], str | None]
+SandboxResolver = Callable[[str, str], Awaitable[str | None]]
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+CLOSE_ERROR = 1011
+CLOSE_TRY_AGAIN = 1013
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, code: int = CLOSE_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _bearer(ws: WebSocket) -> str | None:
+    header = ws.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _int_param(ws: WebSocket, name: str, default: int) -> int:
+    try:
+        value = int(ws.query_params.get(name, default))
+    except ValueError:
+        return default
+    return value if 0 < value <= 1000 else default
+
+
+def _parse_resize(text: str) -> tuple[int, int] | None:
+    """(cols, rows) if ``text`` is a JSON resize message, else None."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(message, dict) and message.get("type") == "resize":
+        cols, rows = message.get("cols"), message.get("rows")
+        if isinstance(cols, int) and isinstance(rows, int):
+            return cols, rows
+    return None
+
+
+class _Terminal(abc.ABC):
+    """Shared steps of both dialects; subclasses say how frames look."""
+
+    token_param = "token"
+    session_param = "sessionId"
+
+    def __init__(self, runtime: SandboxRuntime, verify_token: TokenVerifier, resolve: SandboxResolver) -> None:
+        self.runtime = runtime
+        self.verify_token = verify_token
+        self.resolve = resolve
+
+    def default_key(self, sandbox_id: str) -> str:
+        return sandbox_id
+
+    async def serve(self, ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            session, attachment, created = await self._open(ws)
+        except _Refused as refused:
+            await self.refuse(ws, str(refused), refused.code)
+            return
+        try:
+            await self.on_attached(ws, session, attachment, created)
+            await self._run(ws, session, attachment)
+        finally:
+            session.detach(attachment)
+
+    async def _open(self, ws: WebSocket) -> tuple[ShellSession, Attachment, bool]:
+        token = ws.query_params.get(self.token_param) or _bearer(ws)
+        did = self.verify_token(token) if token else None
+        if not did:
+            raise _Refused("Invalid token", CLOSE_POLICY)
+        sandbox_id = await self.resolve(ws.path_params["id"], did)
+        if sandbox_id is None:
+            raise _Refused("Sandbox not found")
+        if not self.runtime.is_running(sandbox_id):
+            raise _Refused("Sandbox is not running")
+        key = ws.query_params.get(self.session_param) or self.default_key(sandbox_id)
+        cols, rows = _int_param(ws, "cols", 80), _int_param(ws, "rows", 24)
+        try:
+            return self.runtime.shells.attach(sandbox_id, key, [shell_program(), "-i"], cols, rows)
+        except SandboxRuntimeError as exc:
+            raise _Refused(str(exc)) from None
+        except OSError as exc:
+            raise _Refused(f"could not start a shell: {exc.strerror or exc}") from None
+
+    async def _run(self, ws: WebSocket, session: ShellSession, attachment: Attachment) -> None:
+        pump = asyncio.create_task(self._pump(ws, session, attachment))
+        reader = asyncio.create_task(self._read(ws, session))
+        done, pending = await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            # A client that vanished mid-send is the normal way for a session to end.
+            if not task.cancelled() and task.exception() is not None:
+                if not isinstance(task.exception(), WebSocketDisconnect | RuntimeError | OSError):
+                    raise task.exception()  # type: ignore[misc]
+
+    async def _pump(self, ws: WebSocket, session: ShellSession, attachment: Attachment) -> None:
+        while True:
+            chunk = await attachment.next()
+            if chunk is None:
+                break
+            await self.send_output(ws, chunk)
+        if attachment.overflowed and session.exit_code is None:
+            await self._close(ws, CLOSE_TRY_AGAIN, "Output backlog too large; reconnect to resume")
+        else:
+            await self.on_exit(ws, session.exit_code if session.exit_code is not None else -1)
+
+    async def _read(self, ws: WebSocket, session: ShellSession) -> None:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                await self.on_bytes(ws, session, message["bytes"])
+            elif message.get("text") is not None:
+                await self.on_text(ws, session, message["text"])
+
+    @staticmethod
+    async def _close(ws: WebSocket, code: int, reason: str) -> None:
+        if ws.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                await ws.close(code, reason)
+
+    # -- dialect hooks ----------------------------------------------------------------------
+
+    async def refuse(self, ws: WebSocket, message: str, code: int) -> None:
+        await self._close(ws, code, message)
+
+    @abc.abstractmethod
+    async def on_attached(
+        self, ws: WebSocket, session: ShellSession, attachment: Attachment, created: bool
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def send_output(self, ws: WebSocket, chunk: bytes) -> None: ...
+
+    async def on_exit(self, ws: WebSocket, code: int) -> None:
+        await self._close(ws, CLOSE_NORMAL, "exit")
+
+    async def on_bytes(self, ws: WebSocket, session: ShellSession, data: bytes) -> None:
+        await session.write(data)
+
+    async def on_text(self, ws: WebSocket, session: ShellSession, text: str) -> None:
+        await session.write(text.encode("utf-8"))
+
+
+class PtyTerminal(_Terminal):
+    """The /pty text dialect."""
+
+    async def on_attached(self, ws: WebSocket, session: ShellSession, attachment: Attachment, created: bool) -> None:
+        ws.state.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        if not created:
+            await session.write(b"\n")
+
+    async def send_output(self, ws: WebSocket, chunk: bytes) -> None:
+        text = ws.state.decoder.decode(chunk)
+        if text:
+            await ws.send_text(text)
+
+    async def on_text(self, ws: WebSocket, session: ShellSession, text: str) -> None:
+        size = _parse_resize(text)
+        if size is not None:
+            session.resize(*size)
+        else:
+            await session.write(text.encode("utf-8"))
+
+
+class BinaryTerminal(_Terminal):
+    """The Cloudflare-style binary dialect with JSON status messages."""
+
+    token_param = "t"
+    session_param = "session"
+
+    def default_key(self, sandbox_id: str) -> str:
+        return f"sandbox-{sandbox_id}"
+
+    @staticmethod
+    async def _status(ws: WebSocket, **message: object) -> None:
+        await ws.send_text(json.dumps(message))
+
+    async def refuse(self, ws: WebSocket, message: str, code: int) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+            await self._status(ws, type="error", message=message)
+        await self._close(ws, code, message)
+
+    async def on_attached(self, ws: WebSocket, session: ShellSession, attachment: Attachment, created: bool) -> None:
+        if attachment.replay:
+            await ws.send_bytes(attachment.replay)
+        await self._status(ws, type="ready")
+
+    async def send_output(self, ws: WebSocket, chunk: bytes) -> None:
+        await ws.send_bytes(chunk)
+
+    async def on_exit(self, ws: WebSocket, code: int) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+            await self._status(ws, type="exit", code=code)
+        await self._close(ws, CLOSE_NORMAL, "exit")
+
+    async def on_text(self, ws: WebSocket, session: ShellSession, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            await self._status(ws, type="error", message="Invalid control message")
+            return
+        if not isinstance(message, dict) or message.get("type") != "resize":
+            await self._status(ws, type="error", message="Invalid control message")
+            return
+        cols, rows = message.get("cols"), message.get("rows")
+        if not valid_size(cols, rows):
+            await self._status(ws, type="error", message="Invalid dimensions: cols and rows must be 1-1000")
+            return
+        session.resize(cols, rows)  # type: ignore[arg-type]
+
+
+def terminal_routes(
+    runtime: SandboxRuntime, verify_token: TokenVerifier, resolve_sandbox: SandboxResolver
+) -> list[BaseRoute]:
+    """Starlette routes for both terminal dialects (see the module docs)."""
+    return [
+        WebSocketRoute("/pty/{id}/ws", PtyTerminal(runtime, verify_token, resolve_sandbox).serve),
+        WebSocketRoute("/v1/sandboxes/{id}/ws/terminal", BinaryTerminal(runtime, verify_token, resolve_sandbox).serve),
+    ]

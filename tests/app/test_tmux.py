@@ -1,0 +1,123 @@
+"""End to end in a real terminal: tmux runs `pocketenv-tui` against the local backend.
+
+send-keys starts a sandbox, opens its shell, runs `echo hi`; capture-pane must show `hi`.
+Then ctrl+] leaves the shell, ctrl+q quits, and the terminal is back to a working shell
+(normal screen, echo on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import client_for, create_running, delete_quietly
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+VENV_BIN = Path(sys.executable).parent
+DEADLINE = 60.0
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def capture(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def wait_for_pane(session: str, pattern: str, what: str) -> str:
+    regex = re.compile(pattern, re.MULTILINE)
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        text = capture(session)
+        if regex.search(text):
+            return text
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; the pane shows:\n{text}")
+        time.sleep(0.2)
+
+
+def send(session: str, *keys: str) -> None:
+    tmux("send-keys", "-t", session, *keys)
+
+
+@pytest.fixture
+def tmux_session(tmp_path):
+    name = f"pocketenv-e-{uuid.uuid4().hex[:8]}"
+    # A plain shell in the pane, so that after the app quits we can see the terminal works.
+    tmux(
+        "new-session", "-d", "-x", "120", "-y", "40", "-s", name,
+        f"env -i PATH={os.environ.get('PATH', '/usr/bin:/bin')} HOME={tmp_path} TERM=xterm-256color "
+        f"PS1='ready$ ' bash --norc --noprofile",
+    )  # fmt: skip
+    try:
+        yield name
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_session, tmp_path):
+    name = f"tmux-{uuid.uuid4().hex[:6]}"
+
+    async def prepare() -> str:
+        async with client_for(local_backend) as client:
+            sandbox = await create_running(client, name)
+            await client.sandboxes.stop(sandbox.id)
+            return sandbox.id
+
+    sandbox_id = asyncio.run(prepare())
+    try:
+        command = " ".join(
+            [
+                f"POCKETENV_TUI_CONFIG={shlex.quote(str(tmp_path / 'config.json'))}",
+                shlex.quote(str(VENV_BIN / "pocketenv-tui")),
+                "--local",
+                "--data-dir", shlex.quote(str(local_backend.data_dir)),
+                "--refresh", "1",
+            ]
+        )  # fmt: skip
+        wait_for_pane(tmux_session, r"^ready\$", "the shell prompt")
+        send(tmux_session, command, "Enter")
+        wait_for_pane(tmux_session, re.escape(name), "the sandbox in the list")
+        assert "local backend at " + local_backend.url in capture(tmux_session)
+
+        send(tmux_session, "/")
+        send(tmux_session, "-l", name)
+        send(tmux_session, "Enter")
+        wait_for_pane(tmux_session, re.escape(name) + r".*STOPPED", "the stopped row")
+        send(tmux_session, "s")
+        wait_for_pane(tmux_session, re.escape(name) + r".*RUNNING", "the running row")
+
+        send(tmux_session, "t")
+        wait_for_pane(tmux_session, r"ctrl\+\] to leave", "the shell")
+        wait_for_pane(tmux_session, r"[$#]\s*│?\s*$", "a prompt in the shell")
+        send(tmux_session, "-l", "echo hi")
+        send(tmux_session, "Enter")
+        wait_for_pane(tmux_session, r"^\W*hi\s*\W*$", "the output of echo hi")
+
+        send(tmux_session, "C-]")
+        wait_for_pane(tmux_session, r"my sandboxes", "the dashboard again")
+        send(tmux_session, "C-q")
+        wait_for_pane(tmux_session, r"^ready\$", "the shell prompt after quitting")
+        assert tmux("display-message", "-p", "-t", tmux_session, "#{alternate_on}").strip() == "0"
+        send(tmux_session, "-l", "echo restored-$((40+2))")
+        send(tmux_session, "Enter")
+        wait_for_pane(tmux_session, r"^restored-42$", "a working terminal")
+    finally:
+        asyncio.run(_cleanup(local_backend, sandbox_id))
+
+
+async def _cleanup(backend, sandbox_id: str) -> None:
+    async with client_for(backend) as client:
+        await delete_quietly(client, sandbox_id)

@@ -1,0 +1,106 @@
+"""Unit tests: HS256 tokens, identity files, safe archive unpacking."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+
+import pytest
+
+from pocketenv_tui.api.crypto import seal
+from pocketenv_tui.local.archive import ArchiveError, pack_directory, unpack_into
+from pocketenv_tui.local.identity import decode_jwt, load_or_create_identity, sign_jwt
+
+
+def test_jwt_round_trip_tamper_and_expiry() -> None:
+    secret = b"k" * 32
+    token = sign_jwt({"did": "did:local:x", "iat": 1, "exp": int(time.time()) + 60}, secret)
+    assert decode_jwt(token, secret)["did"] == "did:local:x"
+    head, body, sig = token.split(".")
+    assert decode_jwt(f"{head}.{body}.{sig[:-2]}AA", secret) is None
+    assert decode_jwt(token, b"other") is None
+    assert decode_jwt("not-a-jwt", secret) is None
+    assert decode_jwt(token, secret, now=time.time() + 120) is None
+    none_alg = sign_jwt({"did": "x"}, secret).replace(head, "eyJhbGciOiJub25lIn0")
+    assert decode_jwt(none_alg, secret) is None
+
+
+def test_identity_is_created_once_and_opens_sealed_values(tmp_path) -> None:
+    first = load_or_create_identity(tmp_path)
+    second = load_or_create_identity(tmp_path)
+    assert first == second
+    assert first.verify_token(first.token) == first.did
+    assert first.verify_token(first.mint_terminal_token()) == first.did
+    assert first.verify_token(None) is None and first.verify_token("null") is None
+    assert first.open_sealed(seal("plain", first.public_key)) == "plain"
+    with pytest.raises(ValueError):
+        first.open_sealed("garbage")
+
+
+def _tar(members: list[tarfile.TarInfo], data: bytes = b"x") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for info in members:
+            if info.isfile():
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(info)
+    return buffer.getvalue()
+
+
+def test_unpack_keeps_absolute_names_inside(tmp_path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([tarfile.TarInfo("/abs/inside.txt")]))
+    dest = tmp_path / "dest"
+    unpack_into(archive, dest)
+    assert (dest / "abs" / "inside.txt").read_bytes() == b"x"
+    assert not (tmp_path / "abs").exists()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "a/../../escape.txt", "a/../../../escape.txt"])
+def test_unpack_refuses_escaping_names(tmp_path, name) -> None:
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([tarfile.TarInfo(name)]))
+    dest = tmp_path / "dest" / "inner"
+    dest.mkdir(parents=True)
+    (dest / "keep.txt").write_text("kept")
+    with pytest.raises(ArchiveError):
+        unpack_into(archive, dest, replace=True)
+    assert sorted(p.name for p in dest.iterdir()) == ["keep.txt"]
+    assert not (tmp_path / "dest" / "escape.txt").exists()
+
+
+def test_unpack_refuses_links_out_and_writes_through_existing_links(tmp_path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    link = tarfile.TarInfo("evil")
+    link.type = tarfile.SYMTYPE
+    link.linkname = str(outside)
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(_tar([link, tarfile.TarInfo("evil/pwned")]))
+    dest = tmp_path / "dest"
+    with pytest.raises(ArchiveError):
+        unpack_into(archive, dest)
+    assert list(outside.iterdir()) == []
+
+    # A link already in the destination is replaced, never written through.
+    (dest / "trap").symlink_to(outside)
+    archive.write_bytes(_tar([tarfile.TarInfo("trap/file")]))
+    unpack_into(archive, dest)
+    assert list(outside.iterdir()) == []
+    assert (dest / "trap" / "file").read_bytes() == b"x" and not (dest / "trap").is_symlink()
+
+
+def test_pack_keeps_symlinks_as_links(tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (tmp_path / "hostsecret").write_text("host")
+    (src / "link").symlink_to(tmp_path / "hostsecret")
+    (src / "f").write_text("file")
+    target = tmp_path / "out.tar.gz"
+    pack_directory(src, target)
+    with tarfile.open(target) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members["link"].issym() and members["f"].isfile()

@@ -1,0 +1,196 @@
+"""The sandbox runtime driven directly (no server): exec, lifecycle, files, services."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
+from tests.local.test_runtime_helpers import eventually, sandbox_pids, spec
+from tests.local.test_runtime_helpers import runtime as runtime  # noqa: F401 (fixture)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_exec_sees_variables_and_secrets(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec(env={"GREETING": "hello", "API_KEY": "s3cret value"}))
+    result = await runtime.exec("sbx1", 'printf "%s|%s" "$GREETING" "$API_KEY"')
+    assert (result.stdout, result.stderr, result.exit_code) == ("hello|s3cret value", "", 0)
+
+
+async def test_exec_reports_stderr_and_nonzero_exit(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec())
+    result = await runtime.exec("sbx1", "echo out; echo err >&2; exit 3")
+    assert result.stdout == "out\n"
+    assert result.stderr == "err\n"
+    assert result.exit_code == 3
+
+
+async def test_exec_runs_in_the_home(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec())
+    result = await runtime.exec("sbx1", 'pwd; echo "$HOME"; touch made-here')
+    cwd, home = result.stdout.split()
+    assert cwd == home
+    assert (runtime.home_dir("sbx1") / "made-here").exists()
+
+
+async def test_exec_timeout_kills_and_says_so(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec())
+    result = await runtime.exec("sbx1", "echo started; sleep 30; echo never", timeout=0.5)
+    assert result.exit_code == 124
+    assert "never" not in result.stdout
+    assert "timed out" in result.stderr
+    assert await eventually(lambda: "sleep 30" not in ps_of("sbx1"))
+
+
+def ps_of(sandbox_id: str) -> str:
+    """Command lines of the sandbox's processes."""
+    lines = []
+    for pid in sandbox_pids(sandbox_id):
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return "\n".join(lines)
+
+
+async def test_background_job_outlives_its_exec_until_stop(runtime: SandboxRuntime) -> None:
+    port = free_port()
+    await runtime.start(spec())
+    started = await runtime.exec("sbx1", f"python3 -m http.server {port} --bind 127.0.0.1 & echo launched")
+    assert started.stdout == "launched\n"
+    assert started.exit_code == 0
+
+    async def answers() -> bool:
+        probe = await asyncio.to_thread(
+            subprocess.run, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True,
+        )
+        return probe.stdout == "200"
+
+    # The server keeps logging to the exec's stderr long after the exec returned.
+    assert await eventually(answers)
+    later = await runtime.exec("sbx1", f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{port}/")
+    assert later.stdout == "200"
+
+    await runtime.stop("sbx1")
+    assert not runtime.is_running("sbx1")
+    assert sandbox_pids("sbx1") == []
+    assert not await answers()
+
+
+async def test_stop_ends_every_process_and_start_again_works(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec())
+    await runtime.exec("sbx1", "(sleep 1000 &) ; nohup sleep 1001 >/dev/null 2>&1 & setsid sleep 1002 &")
+    assert await eventually(lambda: all(f"sleep {n}" in ps_of("sbx1") for n in (1000, 1001, 1002)))
+    await runtime.stop("sbx1")
+    assert sandbox_pids("sbx1") == []
+    with pytest.raises(SandboxRuntimeError, match="not running"):
+        await runtime.exec("sbx1", "true")
+    await runtime.start(spec())
+    assert (await runtime.exec("sbx1", "echo again")).stdout == "again\n"
+
+
+async def test_files_and_ssh_keys_are_written(runtime: SandboxRuntime) -> None:
+    await runtime.start(
+        spec(
+            files=[("~/.config/app.toml", b"answer = 42\n"), ("/home/sandbox/notes.txt", b"hi")],
+            ssh_private_key="-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----",
+            ssh_public_key="ssh-ed25519 AAAAC3Nz test@pocketenv",
+        )
+    )
+    result = await runtime.exec(
+        "sbx1", "cat ~/.config/app.toml ~/notes.txt; echo; stat -c '%a %n' ~/.ssh ~/.ssh/id_ed25519; cat ~/.ssh/id_ed25519.pub"
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0] == "answer = 42"
+    assert lines[1] == "hi"
+    assert lines[2].startswith("700 ") and lines[3].startswith("600 ")
+    assert lines[4] == "ssh-ed25519 AAAAC3Nz test@pocketenv"
+
+
+async def test_volume_is_shared_with_the_host_dir(runtime: SandboxRuntime, tmp_path: Path) -> None:
+    volume = tmp_path / "vol"
+    volume.mkdir()
+    (volume / "from-host.txt").write_text("host")
+    await runtime.start(spec(volumes=[(volume, "/home/sandbox/data", False)]))
+    result = await runtime.exec("sbx1", "cat ~/data/from-host.txt; echo sandbox > ~/data/from-sandbox.txt")
+    assert result.stdout == "host"
+    assert (volume / "from-sandbox.txt").read_text() == "sandbox\n"
+    assert runtime.host_path("sbx1", "/home/sandbox/data/x.txt") == volume / "x.txt"
+
+
+async def test_unreachable_repo_is_a_warning_not_a_failure(runtime: SandboxRuntime) -> None:
+    warnings = await runtime.start(spec(repo="http://127.0.0.1:9/nobody/nothing.git"))
+    assert any(w.startswith("repo not reachable: http://127.0.0.1:9/nobody/nothing.git") for w in warnings)
+    assert runtime.is_running("sbx1")
+
+
+async def test_service_runs_logs_and_stops(runtime: SandboxRuntime) -> None:
+    service = ServiceSpec(id="svc1", name="ticker", command='echo "up with $MODE"; exec sleep 1000')
+    await runtime.start(spec(env={"MODE": "fast"}, services=[service]))
+    assert runtime.service_status("sbx1", "svc1") == "RUNNING"
+    assert await eventually(lambda: "up with fast" in runtime.service_log("sbx1", "svc1"))
+    await runtime.stop_service("sbx1", "svc1")
+    assert runtime.service_status("sbx1", "svc1") == "STOPPED"
+    assert "sleep 1000" not in ps_of("sbx1")
+    await runtime.start_service("sbx1", service)
+    assert runtime.service_status("sbx1", "svc1") == "RUNNING"
+
+
+async def test_crashed_service_is_stopped_and_log_is_bounded(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec())
+    noisy = ServiceSpec(id="svc2", name="noisy", command="head -c 300000 /dev/zero | tr '\\0' x; exit 5")
+    await runtime.start_service("sbx1", noisy)
+    assert await eventually(lambda: runtime.service_status("sbx1", "svc2") == "STOPPED")
+    log = await eventually(lambda: (text := runtime.service_log("sbx1", "svc2")) and "code 5" in text and text)
+    assert len(log.encode()) <= 64 * 1024
+    assert runtime.service_status("sbx1", "missing") == "STOPPED"
+
+
+async def test_host_path_maps_and_refuses_escapes(runtime: SandboxRuntime) -> None:
+    root = runtime.sandbox_dir("sbx1")
+    assert runtime.host_path("sbx1", "~/a/b.txt") == root / "home" / "a" / "b.txt"
+    assert runtime.host_path("sbx1", "rel.txt") == root / "home" / "rel.txt"
+    assert runtime.host_path("sbx1", "/tmp/x") == root / "tmp" / "x"
+    assert runtime.host_path("sbx1", "/workspace/app.py") == root / "fs" / "workspace" / "app.py"
+    for bad in ("/etc/passwd", "/usr/bin/x", "~/../../etc", "/", ""):
+        with pytest.raises(SandboxRuntimeError):
+            runtime.host_path("sbx1", bad)
+    (root / "home" / "link").symlink_to("/etc")
+    with pytest.raises(SandboxRuntimeError, match="outside"):
+        runtime.host_path("sbx1", "~/link/passwd")
+
+
+async def test_delete_removes_files_and_processes(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec(files=[("~/f.txt", b"x")]))
+    await runtime.exec("sbx1", "sleep 1000 &")
+    await runtime.delete("sbx1")
+    assert not (runtime.data_dir / "sandboxes" / "sbx1").exists()
+    assert sandbox_pids("sbx1") == []
+
+
+async def test_limits_are_applied_or_reported(runtime: SandboxRuntime) -> None:
+    warnings = await runtime.start(spec(vcpus=1, memory=1))
+    cgroups = (await runtime.exec("sbx1", "cat /proc/self/cgroup")).stdout
+    applied = "pocketenv-sbx1" in cgroups
+    reported = any("not enforced" in w for w in warnings)
+    assert applied != reported
+
+
+async def test_sandboxes_do_not_share_processes(runtime: SandboxRuntime) -> None:
+    await runtime.start(spec("sbxa"))
+    await runtime.start(spec("sbxb"))
+    await runtime.exec("sbxa", "sleep 1003 &")
+    await runtime.exec("sbxb", "sleep 1004 &")
+    await runtime.stop("sbxa")
+    assert "sleep 1004" in ps_of("sbxb")
+    assert (await runtime.exec("sbxb", "echo alive")).stdout == "alive\n"
