@@ -175,8 +175,11 @@ class SandboxRuntime:
         into the volume's directory. Raises SandboxRuntimeError for read-only system locations
         and for paths that leave the sandbox (including through symlinks).
         """
+        return self._host_path(sandbox_id, path_inside, through_volumes=True)
+
+    def _host_path(self, sandbox_id: str, path_inside: str, *, through_volumes: bool) -> Path:
         inside = self._normalize(path_inside)
-        box = self._boxes.get(sandbox_id)
+        box = self._boxes.get(sandbox_id) if through_volumes else None
         for host_dir, mount, _ro in box.spec.volumes if box else []:
             mount = posixpath.normpath(mount)
             if inside == mount or inside.startswith(mount.rstrip("/") + "/"):
@@ -222,7 +225,9 @@ class SandboxRuntime:
         box = self._boxes.get(sandbox_id)
         if box is None or box.stopping:
             return False
-        return box.init is None or box.init.poll() is None
+        if self.isolation == "bwrap":
+            return box.init is not None and box.init_pid > 0 and box.init.poll() is None
+        return True
 
     async def start(self, spec: SandboxSpec) -> list[str]:
         """Boot the sandbox; returns warnings (things that did not work but did not block)."""
@@ -240,12 +245,12 @@ class SandboxRuntime:
             self._install_ssh_keys(spec)
             self._check_volumes(spec)
             box = _Sandbox(spec=spec, env=env)
-            if self.isolation == "bwrap":
-                await self._boot_bwrap(box)
-            else:
-                self._link_volumes(spec, warnings)
             self._boxes[spec.id] = box
             try:
+                if self.isolation == "bwrap":
+                    await self._boot_bwrap(box)
+                else:
+                    self._link_volumes(spec, warnings)
                 box.limits, limit_warning = CgroupLimits.create(spec.id, vcpus=spec.vcpus, memory_gb=spec.memory)
                 if limit_warning:
                     warnings.append(limit_warning)
@@ -276,7 +281,10 @@ class SandboxRuntime:
                 if service.watcher is not None:
                     service.watcher.cancel()
             if box.init is not None:
-                kill_pids([box.init_pid])
+                if box.init_pid > 0:
+                    kill_pids([box.init_pid])
+                else:
+                    box.init.kill()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wait_exit(box.init), STOP_VERIFY_TIMEOUT)
                 if box.init.poll() is None:
@@ -386,7 +394,7 @@ class SandboxRuntime:
     def _link_volumes(self, spec: SandboxSpec, warnings: list[str]) -> None:
         # Without namespaces there is no mounting: the mount path becomes a symlink.
         for host_dir, mount, read_only in spec.volumes:
-            link = self.host_path(spec.id, mount)
+            link = self._host_path(spec.id, mount, through_volumes=False)
             if link.is_symlink():
                 link.unlink()
             elif link.exists():
@@ -458,7 +466,7 @@ class SandboxRuntime:
             await asyncio.sleep(0.005)
 
     def _mount_point(self, sandbox_id: str, inside: str) -> None:
-        path = self.host_path(sandbox_id, inside)
+        path = self._host_path(sandbox_id, inside, through_volumes=False)
         if path.is_symlink():
             path.unlink()
         path.mkdir(parents=True, exist_ok=True)

@@ -133,6 +133,8 @@ def process_tree(root: int) -> set[int]:
 
 def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
     for pid in pids:
+        if pid <= 1:
+            continue  # 0 and -1 would mean "my group" and "everyone"; 1 is init
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 

@@ -41,7 +41,7 @@ from pyte.screens import Cursor, Margins
 
 from .screen_parser import FastStream, apply_sgr_text
 from .screen_style import DEFAULT_STYLE, Style, apply_sgr, intern_style, reversed_style
-from .screen_width import char_width, narrow_run, wide_run
+from .screen_width import char_width, run_matcher
 
 __all__ = ["Style", "TerminalScreen"]
 
@@ -360,22 +360,32 @@ class TerminalScreen(pyte.Screen):
             else:
                 self._put_narrow(data, 0, end)
             return
+        run = run_matcher()
+        cursor = self.cursor
         pos = 0
         while pos < end:
-            match = narrow_run(data, pos)
-            if match is not None:
+            match = run(data, pos)
+            if match is None:
+                self._draw_char(data[pos])
+                pos += 1
+            elif match.lastindex == 1:
                 stop = match.end()
-                self._put_narrow(data, pos, stop)
+                x = cursor.x
+                count = stop - pos
+                if x + count <= self.columns:
+                    row = self._rows[cursor.y]
+                    row.chars[x : x + count] = data[pos:stop]
+                    row.styles[x : x + count] = [cursor.attrs] * count  # type: ignore[list-item]
+                    cursor.x = x + count
+                    self._last_char = data[stop - 1]
+                    self.dirty.add(cursor.y)
+                else:
+                    self._put_narrow(data, pos, stop)
                 pos = stop
-                continue
-            match = wide_run(data, pos)
-            if match is not None:
+            else:
                 stop = match.end()
                 self._put_wide(data, pos, stop)
                 pos = stop
-                continue
-            self._draw_char(data[pos])
-            pos += 1
 
     def run_simple(self, tokens: list[tuple[str, str, str, str]]) -> None:
         """Apply a batch of the commonest tokens in one tight loop.

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pyte.screens import wcwidth
 from wcwidth import wcwidth as _uncached_wcwidth
 
-__all__ = ["ascii_run", "char_width", "narrow_run", "wide_run"]
+__all__ = ["ascii_run", "char_width", "narrow_run", "run_matcher", "wide_run"]
 
 # Printable ASCII is always one cell wide.
 ascii_run: Callable[[str, int], re.Match[str] | None] = re.compile(r"[\x20-\x7e]+").match
@@ -53,7 +53,7 @@ def _range(first: int, last: int) -> str:
 
 
 @lru_cache(maxsize=1)
-def _run_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _run_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     narrow = list(range(0x20, 0x7F))
     wide: list[int] = []
     for first, stop in _SCANNED_RANGES:
@@ -64,7 +64,12 @@ def _run_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
                 narrow.append(cp)
             elif width == 2:
                 wide.append(cp)
-    return re.compile(f"[{_class_for(narrow)}]+"), re.compile(f"[{_class_for(wide)}]+")
+    narrow_class, wide_class = _class_for(narrow), _class_for(wide)
+    return (
+        re.compile(f"[{narrow_class}]+"),
+        re.compile(f"[{wide_class}]+"),
+        re.compile(f"([{narrow_class}]+)|([{wide_class}]+)"),
+    )
 
 
 def narrow_run(text: str, pos: int) -> re.Match[str] | None:
@@ -75,3 +80,8 @@ def narrow_run(text: str, pos: int) -> re.Match[str] | None:
 def wide_run(text: str, pos: int) -> re.Match[str] | None:
     """Match the longest run of two-cell characters at ``pos``."""
     return _run_patterns()[1].match(text, pos)
+
+
+def run_matcher() -> Callable[[str, int], re.Match[str] | None]:
+    """``match`` for a run of one width: group 1 is a one-cell run, group 2 a two-cell run."""
+    return _run_patterns()[2].match

@@ -194,3 +194,12 @@ async def test_sandboxes_do_not_share_processes(runtime: SandboxRuntime) -> None
     await runtime.stop("sbxa")
     assert "sleep 1004" in ps_of("sbxb")
     assert (await runtime.exec("sbxb", "echo alive")).stdout == "alive\n"
+
+
+async def test_failed_start_leaves_nothing_running(runtime: SandboxRuntime, tmp_path: Path) -> None:
+    with pytest.raises(SandboxRuntimeError, match="system directory"):
+        await runtime.start(spec(volumes=[(tmp_path, "/usr/local/data", False)]))
+    assert not runtime.is_running("sbx1")
+    assert sandbox_pids("sbx1") == []
+    await runtime.start(spec())
+    assert runtime.is_running("sbx1")

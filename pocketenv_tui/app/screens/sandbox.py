@@ -297,7 +297,7 @@ class SandboxScreen(Screen[None]):
             return
         field = self.query_one("#exec-input", Input)
         field.display = True
-        field.focus()
+        self.set_focus(field)  # keys typed right after "e" belong to the command
 
     def on_key(self, event) -> None:
         if event.key == "escape" and isinstance(self.focused, Input):

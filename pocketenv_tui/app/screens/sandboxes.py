@@ -450,7 +450,8 @@ class SandboxesScreen(Screen[None]):
         field = self.query_one("#filter", Input)
         field.display = True
         field.value = self.filter_text
-        field.focus()
+        # Focus now, not on the next loop turn: keys typed right after "/" belong to the filter.
+        self.set_focus(field)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -546,7 +547,7 @@ class SandboxesScreen(Screen[None]):
         field = self.query_one("#command", Input)
         field.value = ""
         field.display = True
-        field.focus()
+        self.set_focus(field)
 
     def close_command_line(self) -> None:
         field = self.query_one("#command", Input)
