@@ -96,7 +96,10 @@ def full_screen_redraws(
                     f"\x1b[0m{' ' * (columns - 20 - used)}{rng.random() * 100:5.1f}%]\x1b[K"
                 )
             elif row == 5:
-                text = f"\x1b[{row};1H\x1b[30;42m  PID USER      PRI  NI  VIRT   RES  CPU% Command" + " " * 31
+                text = (
+                    f"\x1b[{row};1H\x1b[30;42m  PID USER      PRI  NI  VIRT   RES  CPU% Command"
+                    + " " * 31
+                )
             else:
                 colour = rng.choice(("\x1b[0m", "\x1b[1;37m", "\x1b[36m", "\x1b[7m"))
                 text = (

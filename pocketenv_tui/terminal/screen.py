@@ -167,6 +167,11 @@ class TerminalScreen(pyte.Screen):
         return _MOUSE_SGR in self.mode
 
     @property
+    def parse_errors(self) -> int:
+        """Sequences skipped because a handler failed (see ``strict_errors``)."""
+        return self._stream.errors
+
+    @property
     def reverse_video(self) -> bool:
         return mo.DECSCNM in self.mode
 
@@ -409,6 +414,11 @@ class TerminalScreen(pyte.Screen):
         csi = self._stream._csi_handlers
         params_of = self._stream.params
         last_text = ""
+        lines = self.lines
+        bottom = lines - 1
+        keep = not self.alternate_screen and self._history.maxlen != 0
+        history_append = self._history.append
+        scrolled = False
         for text, params, final, newline in tokens:
             if text:
                 count = len(text)
@@ -425,19 +435,48 @@ class TerminalScreen(pyte.Screen):
                 last_text = text
             elif final == "m":
                 cursor.attrs = apply_sgr_text(cursor.attrs, params)  # type: ignore[assignment]
+            elif final == "H" and mo.DECOM not in self.mode:
+                # CUP, pyte's rules without origin mode: 1-based, clamped to the screen.
+                numbers = params_of(params)
+                line = numbers[0] or 1
+                column = (numbers[1] or 1) if len(numbers) > 1 else 1
+                cursor.y = min(line, lines) - 1
+                cursor.x = min(column, columns) - 1
+            elif final == "K" and (params == "" or params == "0"):
+                x = min(cursor.x, columns)
+                count = columns - x
+                if count:
+                    row = rows[cursor.y]
+                    bg = cursor.attrs.bg  # type: ignore[attr-defined]
+                    fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
+                    row.chars[x:] = [" "] * count
+                    row.styles[x:] = [fill] * count
+                mark(cursor.y)
             elif final:
                 csi[final](*params_of(params))
                 cursor = self.cursor
             elif newline == "\r\n":
+                # CR LF inlined: at the bottom of a screen without margins the top row
+                # moves to the scrollback and a blank row comes in.
                 cursor.x = 0
-                if self.margins is None and cursor.y == self.lines - 1:
-                    self._scroll_up_one()
-                else:
+                if self.margins is not None:
                     self.linefeed()
+                elif cursor.y < bottom:
+                    cursor.y += 1
+                else:
+                    old = rows.pop(0)
+                    if keep:
+                        history_append(old)
+                    bg = cursor.attrs.bg  # type: ignore[attr-defined]
+                    fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
+                    rows.append(_Row([" "] * columns, [fill] * columns))
+                    scrolled = True
             elif newline == "\r":
                 cursor.x = 0
             else:
                 self.linefeed()
+        if scrolled:
+            self._dirty_all = True
         if last_text:
             self._last_char = last_text[-1]
 
@@ -455,18 +494,6 @@ class TerminalScreen(pyte.Screen):
                     self.carriage_return()
                 if newline.endswith("\n"):
                     self.linefeed()
-
-    def _scroll_up_one(self) -> None:
-        """``index`` at the bottom of a screen without margins (the bulk-output case)."""
-        rows = self._rows
-        old = rows.pop(0)
-        if not self.alternate_screen and self._history.maxlen != 0:
-            self._history.append(old)
-        columns = self.columns
-        bg = self.cursor.attrs.bg  # type: ignore[attr-defined]
-        fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
-        rows.append(_Row([" "] * columns, [fill] * columns))
-        self._dirty_all = True
 
     def _put_narrow(self, data: str, start: int, end: int) -> None:
         """Write one-cell characters data[start:end] with pyte's wrapping rules."""

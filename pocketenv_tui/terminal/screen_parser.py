@@ -41,9 +41,7 @@ OSC_C1 = ctrl.OSC_C1
 
 _TEXT = pyte.Stream._text_pattern
 _INTERMEDIATES = r"[ !\"#$%&()*+,\-./]"  # 0x20-0x2f minus "'", which pyte uses as a final byte
-_CSI = re.compile(
-    rf"(?:\x1b\[|\x9b)([<=>?]?)([0-9;:]*)({_INTERMEDIATES}*)([\x40-\x7e])"
-)
+_CSI = re.compile(rf"(?:\x1b\[|\x9b)([<=>?]?)([0-9;:]*)({_INTERMEDIATES}*)([\x40-\x7e])")
 _OSC = re.compile(r"(?:\x1b\]|\x9d)([^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)")
 # Tails that may become a complete sequence once more input arrives.
 _INCOMPLETE = re.compile(

@@ -52,6 +52,14 @@ def send(session: str, *keys: str) -> None:
     tmux("send-keys", "-t", session, *keys)
 
 
+def type_text(session: str, text: str) -> None:
+    """Type like a person, one key at a time: Textual handles a burst of keys arriving in one
+    read in an order where bindings run after later keys were already delivered."""
+    for character in text:
+        tmux("send-keys", "-t", session, "-l", character)
+        time.sleep(0.03)
+
+
 @pytest.fixture
 def tmux_session(tmp_path):
     name = f"pocketenv-e-{uuid.uuid4().hex[:8]}"
@@ -93,8 +101,11 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
         assert "local backend at " + local_backend.url in capture(tmux_session)
 
         send(tmux_session, "/")
-        send(tmux_session, "-l", name)
+        type_text(tmux_session, name)
+        wait_for_pane(tmux_session, r"Filter\s+\^q Quit", "the filter line")
         send(tmux_session, "Enter")
+        # The full footer is back once the table has the focus again.
+        wait_for_pane(tmux_session, r"x Stop", "the table's keys")
         wait_for_pane(tmux_session, re.escape(name) + r".*STOPPED", "the stopped row")
         send(tmux_session, "s")
         wait_for_pane(tmux_session, re.escape(name) + r".*RUNNING", "the running row")
@@ -102,7 +113,7 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
         send(tmux_session, "t")
         wait_for_pane(tmux_session, r"ctrl\+\] to leave", "the shell")
         wait_for_pane(tmux_session, r"[$#]\s*│?\s*$", "a prompt in the shell")
-        send(tmux_session, "-l", "echo hi")
+        type_text(tmux_session, "echo hi")
         send(tmux_session, "Enter")
         wait_for_pane(tmux_session, r"^\W*hi\s*\W*$", "the output of echo hi")
 
@@ -111,7 +122,7 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
         send(tmux_session, "C-q")
         wait_for_pane(tmux_session, r"^ready\$", "the shell prompt after quitting")
         assert tmux("display-message", "-p", "-t", tmux_session, "#{alternate_on}").strip() == "0"
-        send(tmux_session, "-l", "echo restored-$((40+2))")
+        type_text(tmux_session, "echo restored-$((40+2))")
         send(tmux_session, "Enter")
         wait_for_pane(tmux_session, r"^restored-42$", "a working terminal")
     finally:

@@ -75,7 +75,9 @@ KEY_CASES = [
 
 
 @pytest.mark.parametrize(("key", "character", "app_cursor", "expected"), KEY_CASES)
-def test_encode_key(key: str, character: str | None, app_cursor: bool, expected: bytes | None) -> None:
+def test_encode_key(
+    key: str, character: str | None, app_cursor: bool, expected: bytes | None
+) -> None:
     assert encode_key(key, character, app_cursor=app_cursor) == expected
 
 
@@ -124,6 +126,8 @@ MOUSE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "button", "x", "y", "mods", "mode", "sgr", "expected"), MOUSE_CASES)
+@pytest.mark.parametrize(
+    ("kind", "button", "x", "y", "mods", "mode", "sgr", "expected"), MOUSE_CASES
+)
 def test_encode_mouse(kind, button, x, y, mods, mode, sgr, expected) -> None:
     assert encode_mouse(kind, button, x, y, mode=mode, sgr=sgr, **mods) == expected

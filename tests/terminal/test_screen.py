@@ -283,14 +283,30 @@ def test_resize_then_draw_uses_new_width() -> None:
 _sequences = st.one_of(
     st.binary(max_size=60),
     st.builds(
-        lambda intro, params, inter, final: (intro + params + inter + final).encode("utf-8", "replace"),
-        st.sampled_from(["\x1b[", "\x9b", "\x1b[?", "\x1b[>", "\x1b]", "\x1bP", "\x1b", "\x1b(", "\x1b#"]),
+        lambda intro, params, inter, final: (intro + params + inter + final).encode(
+            "utf-8", "replace"
+        ),
+        st.sampled_from(
+            ["\x1b[", "\x9b", "\x1b[?", "\x1b[>", "\x1b]", "\x1bP", "\x1b", "\x1b(", "\x1b#"]
+        ),
         st.text(alphabet="0123456789;:", max_size=12),
         st.text(alphabet=" !\"#$%&'()*+,-./", max_size=2),
         st.characters(min_codepoint=0x20, max_codepoint=0x7E),
     ),
     st.text(max_size=20).map(lambda text: text.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?47h", b"\x1b[?3h", b"\x1b[4h", b"\x1b%@", b"\x1b%G", b"\x0e", b"\x0f"]),
+    st.sampled_from(
+        [
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b[?47h",
+            b"\x1b[?3h",
+            b"\x1b[4h",
+            b"\x1b%@",
+            b"\x1b%G",
+            b"\x0e",
+            b"\x0f",
+        ]
+    ),
 )
 
 
@@ -313,3 +329,36 @@ def test_random_bytes_and_sequences_never_raise(chunks, size, resize) -> None:
         assert runs_width(screen.line_runs(y)) == screen.columns
     assert len(screen.display) == screen.lines
     assert 0 <= screen.cursor_x < screen.columns and 0 <= screen.cursor_y < screen.lines
+
+
+def test_resize_while_on_the_alternate_screen_keeps_the_prompt_row() -> None:
+    screen = feed(make(lines=6), "1\r\n2\r\n3\r\n4\r\n$ \x1b[?1049h\x1b[2Jfull")
+    screen.resize(3, 10)
+    feed(screen, "\x1b[?1049l")
+    assert screen.display[screen.cursor_y].startswith("$")
+    assert (screen.cursor_x, screen.cursor_y) == (2, 2)
+
+
+def test_feed_text_for_text_frames() -> None:
+    screen = make()
+    screen.feed_text("héllo\x1b[")
+    screen.feed_text("31mx")
+    assert screen.display[0] == "héllox    "
+    assert screen.line_runs(0)[1] == ("x", screen.line_runs(0)[1][1])
+    assert screen.line_runs(0)[1][1].fg == "red"
+
+
+class _BrokenBell(TerminalScreen):
+    def bell(self, *args: object) -> None:
+        raise RuntimeError("handler failure")
+
+
+def test_a_failing_handler_does_not_stop_the_stream() -> None:
+    screen = _BrokenBell(10, 2)
+    screen.feed(b"a\x07b\x1b[1;5Hc")
+    assert screen.display[0] == "ab  c     "
+    assert screen.parse_errors == 1
+    strict = _BrokenBell(10, 2)
+    strict.strict_errors = True
+    with pytest.raises(RuntimeError):
+        strict.feed(b"\x07")

@@ -59,7 +59,11 @@ _optional_number = st.one_of(st.just(""), _numbers)
 _csi = st.one_of(
     st.builds(lambda a, b: f"\x1b[{a};{b}H", _optional_number, _optional_number),
     st.builds(lambda n, f: f"\x1b[{n}{f}", _optional_number, st.sampled_from("ABCDEFGdae'")),
-    st.builds(lambda n, f: f"\x1b[{n}{f}", st.sampled_from(["", "0", "1", "2", "3"]), st.sampled_from("JK")),
+    st.builds(
+        lambda n, f: f"\x1b[{n}{f}",
+        st.sampled_from(["", "0", "1", "2", "3"]),
+        st.sampled_from("JK"),
+    ),
     st.builds(lambda n, f: f"\x1b[{n}{f}", _optional_number, st.sampled_from("@PXLM")),
     st.builds(lambda a, b: f"\x1b[{a};{b}r", _optional_number, _optional_number),
     st.just("\x1b[r"),
@@ -67,8 +71,25 @@ _csi = st.one_of(
         lambda ps: "\x1b[" + ";".join(ps) + "m",
         st.lists(
             st.sampled_from(
-                ["0", "1", "3", "4", "7", "22", "27", "31", "42", "39", "49", "93", "105",
-                 "38;5;196", "48;5;17", "38;2;10;20;30", "48;2;255;0;9"]
+                [
+                    "0",
+                    "1",
+                    "3",
+                    "4",
+                    "7",
+                    "22",
+                    "27",
+                    "31",
+                    "42",
+                    "39",
+                    "49",
+                    "93",
+                    "105",
+                    "38;5;196",
+                    "48;5;17",
+                    "38;2;10;20;30",
+                    "48;2;255;0;9",
+                ]
             ),
             max_size=4,
         ),
@@ -79,7 +100,11 @@ _csi = st.one_of(
         st.sampled_from(["5", "6", "7", "25"]),
         st.booleans(),
     ),
-    st.builds(lambda mode, on: f"\x1b[{mode}{'h' if on else 'l'}", st.sampled_from(["4", "20"]), st.booleans()),
+    st.builds(
+        lambda mode, on: f"\x1b[{mode}{'h' if on else 'l'}",
+        st.sampled_from(["4", "20"]),
+        st.booleans(),
+    ),
     st.sampled_from(["\x1b[g", "\x1b[0g", "\x1b[3g"]),
 )
 _escapes = st.sampled_from(["\x1bD", "\x1bE", "\x1bM", "\x1b7", "\x1b8", "\x1bH", "\x1b#8"])

@@ -59,13 +59,16 @@ class ResourceTabs(TabbedContent):
         self.read_only = read_only
         self.refresh_seconds = refresh
         self.tab_ids = [tab for tab, _, pane in TABS if pane is not ProviderPane or has_provider_settings(sandbox)]
-        super().__init__(initial=initial or self.tab_ids[0], id=id)
+        first = initial.removeprefix("tab-") if initial else self.tab_ids[0]
+        super().__init__(initial=f"tab-{first}", id=id)
 
     def compose(self) -> ComposeResult:
+        # TabbedContent builds its tab bar from the children added before its own compose.
         for tab_id, title, pane_class in TABS:
             if tab_id in self.tab_ids:
-                with TabPane(title, id=f"tab-{tab_id}"):
-                    yield pane_class(self.client, self.sandbox, read_only=self.read_only, id=tab_id)
+                pane = pane_class(self.client, self.sandbox, read_only=self.read_only, id=tab_id)
+                self.compose_add_child(TabPane(title, pane, id=f"tab-{tab_id}"))
+        yield from super().compose()
 
     def on_mount(self) -> None:
         interval = self.refresh_seconds or getattr(self.app, "refresh_interval", None) or DEFAULT_REFRESH

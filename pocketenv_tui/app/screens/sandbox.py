@@ -308,7 +308,7 @@ class SandboxScreen(Screen[None]):
         field = self.query_one("#exec-input", Input)
         field.value = ""
         field.display = False
-        self.query_one("#ports", LiveTable).focus()
+        self.set_focus(self.query_one("#ports", LiveTable))
 
     @on(Input.Submitted, "#exec-input")
     def _exec_submitted(self, event: Input.Submitted) -> None:

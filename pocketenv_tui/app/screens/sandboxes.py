@@ -78,8 +78,7 @@ class SandboxesScreen(Screen[None]):
         Binding("s", "start", "Start", id="sandboxes.start"),
         Binding("x", "stop", "Stop", id="sandboxes.stop"),
         Binding("d", "delete", "Delete", id="sandboxes.delete"),
-        # priority: the table's own enter binding would otherwise swallow it.
-        Binding("enter", "open", "Open", id="sandboxes.open", priority=True),
+        Binding("enter", "open", "Open", id="sandboxes.open"),
         Binding("t", "shell", "Shell", id="sandboxes.shell"),
         Binding("slash", "filter", "Filter", id="sandboxes.filter"),
         Binding("o", "sort", "Sort", id="sandboxes.sort", show=False),
@@ -274,9 +273,6 @@ class SandboxesScreen(Screen[None]):
             return False
         if action in SANDBOX_ONLY_ACTIONS and self.view == "catalog":
             return False
-        if action == "open":
-            # Only when the table has focus, so enter still submits the filter and command lines.
-            return isinstance(self.focused, DataTable)
         if action == "back":
             return bool(self.filter_text)
         return True
@@ -463,7 +459,7 @@ class SandboxesScreen(Screen[None]):
     def _filter_submitted(self) -> None:
         if not self.filter_text:
             self.query_one("#filter").display = False
-        self.query_one(LiveTable).focus()
+        self.set_focus(self.query_one(LiveTable))
 
     def action_back(self) -> None:
         self.clear_filter()
@@ -475,7 +471,7 @@ class SandboxesScreen(Screen[None]):
         field.display = False
         self._update_view_label()
         self.render_rows()
-        self.query_one(LiveTable).focus()
+        self.set_focus(self.query_one(LiveTable))
 
     def on_key(self, event) -> None:
         # esc inside the filter or command line closes it (Input has no escape binding).
@@ -553,7 +549,7 @@ class SandboxesScreen(Screen[None]):
         field = self.query_one("#command", Input)
         field.value = ""
         field.display = False
-        self.query_one(LiveTable).focus()
+        self.set_focus(self.query_one(LiveTable))
 
     @on(Input.Submitted, "#command")
     def _command_submitted(self, event: Input.Submitted) -> None:

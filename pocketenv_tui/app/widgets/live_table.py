@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -18,6 +19,24 @@ from pocketenv_tui.app.table_diff import TableDiff, diff_rows
 
 
 class LiveTable(DataTable):
+    # DataTable's bindings without enter: enter belongs to the screen ("open"), as an ordinary
+    # binding. A table-level enter would need the screen's enter to be a priority binding, and
+    # priority bindings run ahead of keys still queued from fast typing (e.g. "/name" + enter
+    # arriving in one read), which opened the row instead of submitting the filter.
+    inherit_bindings = False
+    BINDINGS = [
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("right", "cursor_right", "Cursor right", show=False),
+        Binding("left", "cursor_left", "Cursor left", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "scroll_top", "Top", show=False),
+        Binding("ctrl+end", "scroll_bottom", "Bottom", show=False),
+        Binding("home", "scroll_home", "Home", show=False),
+        Binding("end", "scroll_end", "End", show=False),
+    ]
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(
             id=id, classes=classes, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
