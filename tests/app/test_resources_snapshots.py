@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.app.conftest import client_for, create_running, wait_for
-from tests.app.snapshot_support import FIXED_INSTANT, IdBook, stable_value
+from tests.app.snapshot_support import FIXED_INSTANT, stable_value
 from tests.app.test_resources_support import (
     SIZE,
     ResourcesApp,
@@ -60,9 +60,10 @@ def snapshot_app(backend, initial: str) -> ResourcesApp:
         async with client_for(backend) as client:
             return await client.sandboxes.get("alpha")
 
-    sandbox = stable_value(asyncio.run(alpha()), IdBook())
+    client = StableResources(client_for(backend))
+    sandbox = stable_value(asyncio.run(alpha()), client._book)  # the view translates its id back
     return ResourcesApp(
-        StableResources(client_for(backend)),
+        client,
         sandbox,
         initial=initial,
         refresh=30.0,

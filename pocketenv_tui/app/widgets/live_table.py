@@ -18,12 +18,11 @@ from pocketenv_tui.app.sandbox_rows import cell_sort_key
 from pocketenv_tui.app.table_diff import TableDiff, diff_rows
 
 
-class LiveTable(DataTable):
+class LiveTable(DataTable, inherit_bindings=False):
     # DataTable's bindings without enter: enter belongs to the screen ("open"), as an ordinary
     # binding. A table-level enter would need the screen's enter to be a priority binding, and
     # priority bindings run ahead of keys still queued from fast typing (e.g. "/name" + enter
     # arriving in one read), which opened the row instead of submitting the filter.
-    inherit_bindings = False
     BINDINGS = [
         Binding("up", "cursor_up", "Cursor up", show=False),
         Binding("down", "cursor_down", "Cursor down", show=False),

@@ -1,0 +1,122 @@
+"""Generate the resource-tab screenshots from the real widgets against a real local backend.
+
+    .venv/bin/python screenshots/generate_resources.py
+
+Starts a throw-away backend in a temporary data dir, creates a sandbox with a few secrets and
+services, renders ResourceTabs headless at 120x34 and writes screenshots/secrets-tab.svg and
+screenshots/services-log.svg. Secret values are made up here and never shown: the script checks
+that none of them is in the SVGs before writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.widgets import Footer
+
+from pocketenv_tui.api import PocketenvClient
+from pocketenv_tui.app.resources import ResourceTabs
+from pocketenv_tui.local.launcher import (
+    read_credentials,
+    start_backend_process,
+    stop_backend_process,
+    wait_for_server_json,
+    wait_until_ready,
+)
+
+HERE = Path(__file__).resolve().parent
+STYLES = HERE.parent / "styles"
+SIZE = (120, 34)
+SECRETS = {"API_KEY": "sk-demo-000000000000", "DATABASE_URL": "postgres://demo:demo@db/app", "GITHUB_TOKEN": "ghp_demo0000000000"}
+
+
+class Host(App[None]):
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "dialogs.tcss", STYLES / "resources.tcss"]
+    TITLE = "pocketenv-tui"
+
+    def __init__(self, client: PocketenvClient, sandbox, initial: str) -> None:
+        super().__init__()
+        self.client, self.sandbox, self.initial = client, sandbox, initial
+        self.refresh_interval = 30.0
+
+    def compose(self) -> ComposeResult:
+        yield ResourceTabs(self.client, self.sandbox, read_only=False, initial=self.initial)
+        yield Footer()
+
+
+async def wait(pilot, predicate, what: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def shoot(client: PocketenvClient, sandbox, initial: str, prepare, out: Path) -> None:
+    app = Host(client, sandbox, initial)
+    async with app.run_test(size=SIZE) as pilot:
+        await prepare(pilot)
+        svg = app.export_screenshot(title="pocketenv-tui")
+    leaked = [name for name, value in SECRETS.items() if value in svg]
+    if leaked:
+        raise SystemExit(f"refusing to write {out.name}: it shows the value of {', '.join(leaked)}")
+    await asyncio.to_thread(out.write_text, svg)
+    print(f"wrote {out.relative_to(HERE.parent)}")
+
+
+async def main(url: str, token: str, public_key: str) -> None:
+    async with PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url) as client:
+        sandbox = await client.sandboxes.create("shell", name="demo")
+        sandbox = await client.sandboxes.wait_until_running(sandbox.id, timeout=60, interval=0.2)
+        for name, value in SECRETS.items():
+            await client.secrets.add(sandbox.id, name, value)
+        await client.services.add(sandbox.id, "web", "echo 'serving on :3001'; exec python3 -u -m http.server 3001",
+                                  ports=[3001], description="static site")
+        await client.services.add(sandbox.id, "worker", "echo 'worker ready'; exec sleep 600")
+
+        async def secrets(pilot) -> None:
+            pane = pilot.app.query_one(ResourceTabs).pane("secrets")
+            await wait(pilot, lambda: len(pane.items) == len(SECRETS), "the secrets")
+            pane.table.sort_by("name", reverse=False)
+            pane.focus_main()
+            await pilot.pause()
+
+        async def services(pilot) -> None:
+            pane = pilot.app.query_one(ResourceTabs).pane("services")
+            await wait(pilot, lambda: len(pane.items) == 2, "the services")
+            pane.table.sort_by("name", reverse=False)
+            pane.table.move_cursor(row=0)
+            pane.focus_main()
+            await pilot.press("l")
+            await wait(pilot, lambda: pane.log_shown.strip() != "", "the log")
+            await pilot.pause()
+
+        try:
+            await shoot(client, sandbox, "secrets", secrets, HERE / "secrets-tab.svg")
+            await shoot(client, sandbox, "services", services, HERE / "services-log.svg")
+        finally:
+            await client.sandboxes.delete(sandbox.id)
+
+
+def run() -> int:
+    with tempfile.TemporaryDirectory(prefix="pocketenv-shots-") as temp:
+        data_dir = Path(temp) / "data"
+        data_dir.mkdir()
+        process = start_backend_process(data_dir, 0, log_path=Path(temp) / "server.log")
+        try:
+            url = wait_for_server_json(data_dir, process, timeout=30)
+            wait_until_ready(url, timeout=30, process=process)
+            token, public_key = read_credentials(data_dir)
+            asyncio.run(main(url, token, public_key))
+        finally:
+            stop_backend_process(process, timeout=15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
