@@ -38,7 +38,6 @@ returns a warning saying so.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import posixpath
@@ -58,11 +57,12 @@ from pocketenv_tui.local.runtime_proc import (
     RingBuffer,
     children_named,
     kill_pids,
-    kill_tree,
     pids_in_pid_namespace,
-    pids_with_env,
+    scan_env,
+    signal_until_exit,
     spawn,
     wait_exit,
+    wait_exit_within,
 )
 
 __all__ = [
@@ -78,6 +78,7 @@ SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SERVICE_LOG_LIMIT = 64 * 1024
 SERVICE_STOP_GRACE = 3.0
 STOP_VERIFY_TIMEOUT = 5.0
+SHELL_CLOSE_TIMEOUT = 10.0
 REPO_CLONE_TIMEOUT = 180.0
 INIT_INFO_TIMEOUT = 10.0
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -275,33 +276,62 @@ class SandboxRuntime:
         box = self._boxes.get(sandbox_id)
         if box is not None:
             box.stopping = True
-        await self.shells.close_sandbox(sandbox_id)
-        if box is not None:
-            for service in box.services.values():
-                if service.watcher is not None:
-                    service.watcher.cancel()
-            if box.init is not None:
-                if box.init_pid > 0:
-                    kill_pids([box.init_pid])
-                else:
-                    box.init.kill()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wait_exit(box.init), STOP_VERIFY_TIMEOUT)
-                if box.init.poll() is None:
-                    box.init.kill()
-                    await wait_exit(box.init)
-        await self._sweep(sandbox_id, box)
-        if box is not None:
-            for service in box.services.values():
-                if service.exit_code is None:
-                    service.exit_code = -1
-                await wait_exit(service.proc)
-                service.reader.close()
-            for reader in box.lingering:
-                reader.close()
-            if box.limits is not None:
-                box.limits.remove()
-        self._boxes.pop(sandbox_id, None)
+        # Shells kill their own trees; the bound keeps a stuck one from holding up the stop
+        # (the sweep below ends whatever of it is left).
+        closing = asyncio.ensure_future(self.shells.close_sandbox(sandbox_id))
+        await asyncio.wait([closing], timeout=SHELL_CLOSE_TIMEOUT)
+        stuck: list[str] = []
+        try:
+            if box is not None:
+                for service in box.services.values():
+                    if service.watcher is not None:
+                        service.watcher.cancel()
+                if box.init is not None and not await self._end_init(box):
+                    stuck.append("its bwrap process")
+                # Services are ended through their own process handles, not found by a scan:
+                # one started a moment ago may be in the middle of an execve, invisible to
+                # the environment scan, and would then outlive the stop.
+                stuck += [f"service {name}" for name in await self._end_services(box)]
+            await self._sweep(sandbox_id, box)
+        finally:
+            if box is not None:
+                for service in box.services.values():
+                    if service.exit_code is None:
+                        service.exit_code = -1
+                    service.reader.close()
+                for reader in box.lingering:
+                    reader.close()
+                if box.limits is not None:
+                    box.limits.remove()
+            self._boxes.pop(sandbox_id, None)
+        if stuck:
+            raise SandboxRuntimeError(f"could not stop the sandbox: {', '.join(stuck)} did not exit")
+
+    async def _end_init(self, box: _Sandbox) -> bool:
+        assert box.init is not None
+        # Killing PID 1 makes the kernel kill the rest of the namespace. The nsenters of
+        # services and execs then reap their children and exit by themselves.
+        if box.init_pid > 0:
+            kill_pids([box.init_pid])
+        else:
+            box.init.kill()
+        if await wait_exit_within(box.init, STOP_VERIFY_TIMEOUT) is not None:
+            return True
+        box.init.kill()
+        return await wait_exit_within(box.init, STOP_VERIFY_TIMEOUT) is not None
+
+    async def _end_services(self, box: _Sandbox) -> list[str]:
+        """Kill every service still running; returns the names of those that would not die."""
+        live = [s for s in box.services.values() if s.proc.returncode is None]
+
+        async def end(service: _Service) -> bool:
+            # A wrapper (nsenter) is spared at first so it reaps its child (see kill_tree).
+            if await signal_until_exit(service.proc, signal.SIGKILL, spare_root=service.wrapped, within=SERVICE_STOP_GRACE):
+                return True
+            return await signal_until_exit(service.proc, signal.SIGKILL, spare_root=False, within=SERVICE_STOP_GRACE)
+
+        ended = await asyncio.gather(*(end(s) for s in live))
+        return [s.spec.name for s, ok in zip(live, ended, strict=True) if not ok]
 
     async def _sweep(self, sandbox_id: str, box: _Sandbox | None) -> None:
         """Kill every process of the sandbox that is still there, until none is."""
@@ -309,18 +339,24 @@ class SandboxRuntime:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STOP_VERIFY_TIMEOUT
         while True:
-            left = set(pids_with_env(marker))
+            found, busy = scan_env(marker)
+            left = set(found)
             if box is not None and box.pid_namespace:
                 left |= set(pids_in_pid_namespace(box.pid_namespace))
-            if not left:
+            if not left and not busy:
                 return
             if loop.time() > deadline:
+                if not left:
+                    # Only processes stuck in an execve for seconds, whose environment we
+                    # never got to read: nothing shows they are the sandbox's.
+                    return
                 raise SandboxRuntimeError(
                     f"could not stop every process of the sandbox (still running: {sorted(left)})"
                 )
             kill_pids(left, signal.SIGSTOP)
             kill_pids(left, signal.SIGKILL)
-            await asyncio.sleep(0.02)
+            # Processes in the middle of an execve are looked at again once it is done.
+            await asyncio.sleep(0.02 if left else 0.005)
 
     async def delete(self, sandbox_id: str) -> None:
         async with self._lock(sandbox_id):
@@ -445,7 +481,7 @@ class SandboxRuntime:
             box.pid_namespace = int(details["pid-namespace"])
         except (ValueError, KeyError, TypeError):
             box.init.kill()
-            await wait_exit(box.init)
+            await wait_exit_within(box.init, STOP_VERIFY_TIMEOUT)
             await asyncio.sleep(0)
             err_reader.close()
             message = errors.snapshot().decode("utf-8", "replace").strip() or "bwrap did not start"
@@ -574,19 +610,21 @@ class SandboxRuntime:
         service = box.services.get(service_id) if box else None
         if service is None or not service.running:
             return
-        inner_only = not service.wrapped
-        kill_tree(service.proc.pid, signal.SIGTERM, include_root=inner_only)
-        try:
-            await asyncio.wait_for(asyncio.shield(wait_exit(service.proc)), SERVICE_STOP_GRACE)
-        except TimeoutError:
-            kill_tree(service.proc.pid, include_root=inner_only)
-            try:
-                await asyncio.wait_for(asyncio.shield(wait_exit(service.proc)), SERVICE_STOP_GRACE)
-            except TimeoutError:
-                kill_tree(service.proc.pid)
-                await wait_exit(service.proc)
+        proc, wrapped = service.proc, service.wrapped
+        # SIGTERM first, then SIGKILL to what runs under a wrapper, then SIGKILL to all of it.
+        # Each step looks at the tree again while it waits, so a child forked after the first
+        # look (nsenter forks once it has joined the sandbox) is not missed.
+        ended = await signal_until_exit(proc, signal.SIGTERM, spare_root=wrapped, within=SERVICE_STOP_GRACE)
+        if not ended:
+            ended = await signal_until_exit(proc, signal.SIGKILL, spare_root=wrapped, within=SERVICE_STOP_GRACE)
+        if not ended:
+            ended = await signal_until_exit(proc, signal.SIGKILL, spare_root=False, within=SERVICE_STOP_GRACE)
         if service.watcher is not None:
-            await asyncio.gather(service.watcher, return_exceptions=True)
+            # The watcher finishes as soon as the process is reaped; the bound is for a
+            # process that even SIGKILL did not end.
+            await asyncio.wait([service.watcher], timeout=SERVICE_STOP_GRACE if ended else 0)
+        if not ended:
+            raise SandboxRuntimeError(f"could not stop service {service.spec.name}: its process does not exit")
         service.reader.close()
 
     def service_status(self, sandbox_id: str, service_id: str) -> str:

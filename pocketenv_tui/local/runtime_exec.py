@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 
 from pocketenv_tui.local.pty_shell import LaunchPlan
-from pocketenv_tui.local.runtime_proc import BoundedBuffer, PipeReader, kill_tree, spawn, wait_exit
+from pocketenv_tui.local.runtime_proc import (
+    BoundedBuffer,
+    PipeReader,
+    exit_code,
+    signal_until_exit,
+    spawn,
+    wait_exit,
+)
 
 OUTPUT_LIMIT = 10 * 1024 * 1024  # per stream
 TIMEOUT_EXIT_CODE = 124
 # After the shell exits, keep collecting while output still arrives, up to this long.
 DRAIN_QUIET = 0.05
 DRAIN_MAX = 0.5
+# How long each kill step waits for the command to exit.
+KILL_WAIT = 2.0
 
 
 @dataclass
@@ -76,13 +86,15 @@ async def run_command(plan: LaunchPlan, *, time_limit: float) -> ExecOutcome:
 
 
 async def _kill(proc: subprocess.Popen[bytes], plan: LaunchPlan) -> int:
-    """Kill the command's tree; a wrapper is given a moment to reap its child first."""
-    kill_tree(proc.pid, include_root=not plan.wrapped)
-    try:
-        return await asyncio.wait_for(asyncio.shield(wait_exit(proc)), 2.0)
-    except TimeoutError:
-        kill_tree(proc.pid)
-        return await wait_exit(proc)
+    """Kill the command's tree; a wrapper is given a moment to reap its child first.
+
+    Both steps look at the tree again while they wait (a wrapper may fork its child late)
+    and both are bounded: a process that survives SIGKILL is left behind, reported as -1.
+    """
+    for spare_root in (plan.wrapped, False):
+        if await signal_until_exit(proc, signal.SIGKILL, spare_root=spare_root, within=KILL_WAIT):
+            return exit_code(proc.returncode)
+    return -1
 
 
 async def _drain(readers: list[PipeReader], *buffers: BoundedBuffer) -> None:

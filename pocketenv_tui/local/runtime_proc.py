@@ -71,24 +71,50 @@ async def wait_exit(proc: subprocess.Popen[bytes]) -> int:
     return exit_code(proc.returncode)
 
 
+async def wait_exit_within(proc: subprocess.Popen[bytes], within: float) -> int | None:
+    """:func:`wait_exit` bounded by ``within`` seconds; None when ``proc`` is still running."""
+    if proc.returncode is not None:
+        return exit_code(proc.returncode)
+    try:
+        return await asyncio.wait_for(wait_exit(proc), max(within, 0.0))
+    except TimeoutError:
+        return None
+
+
 def exit_code(returncode: int | None) -> int:
     if returncode is None:
         return -1
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _stat_fields(pid: int) -> tuple[int, int] | None:
-    """(parent pid, process group) of ``pid``, read from /proc/<pid>/stat."""
+# /proc/<pid>/stat: fields after the command name, counted from 0 (field 3 of proc(5) is 0).
+_STATE, _PPID, _PGRP, _FLAGS, _ENV_END = 0, 1, 2, 6, 48
+PF_KTHREAD = 0x00200000
+
+
+def _stat(pid: int) -> list[bytes] | None:
     try:
         raw = (PROC / str(pid) / "stat").read_bytes()
     except OSError:
         return None
     # The command name may contain spaces and parentheses: split after the last ')'.
-    rest = raw[raw.rfind(b")") + 2 :].split()
+    return raw[raw.rfind(b")") + 2 :].split()
+
+
+def _stat_fields(pid: int) -> tuple[int, int] | None:
+    """(parent pid, process group) of ``pid``, read from /proc/<pid>/stat."""
+    rest = _stat(pid)
     try:
-        return int(rest[1]), int(rest[2])
+        return (int(rest[_PPID]), int(rest[_PGRP])) if rest else None
     except (IndexError, ValueError):
         return None
+
+
+def _is_live_user_process(rest: list[bytes]) -> bool:
+    try:
+        return rest[_STATE] not in (b"Z", b"X", b"x") and not int(rest[_FLAGS]) & PF_KTHREAD
+    except (IndexError, ValueError):
+        return False
 
 
 def children_named(parent: int, name: str) -> list[int]:
@@ -168,29 +194,97 @@ def kill_tree(root: int, sig: int = signal.SIGKILL, *, include_root: bool = True
 
 def pids_with_env(marker: bytes) -> list[int]:
     """Processes whose environment holds ``marker`` (a ``NAME=value`` entry), except us."""
-    found = []
+    return scan_env(marker)[0]
+
+
+def scan_env(marker: bytes) -> tuple[list[int], list[int]]:
+    """(pids whose environment holds ``marker``, pids caught in the middle of an execve).
+
+    A process's environment is unreadable for a moment during every execve: the new image's
+    memory is in place before the kernel has copied the environment into it, and
+    /proc/<pid>/environ reads as empty until then. A service started a moment ago goes
+    through several (setpriv, then bash, then its command), so a single scan can miss it.
+    The second list names those processes, so a caller can look again instead of taking
+    "not found" for "not there".
+    """
+    found: list[int] = []
+    busy: list[int] = []
     me = os.getpid()
     for pid in all_pids():
         if pid == me:
             continue
+        state = _env_state(pid, marker)
+        if state == "match":
+            found.append(pid)
+        elif state == "busy":
+            busy.append(pid)
+    return found, busy
+
+
+def _env_state(pid: int, marker: bytes) -> str:
+    """"match", "other" (another environment, gone, a kernel thread) or "busy" (mid-execve)."""
+    # An empty read followed by a finished exec (env_end set) may mean the exec completed
+    # between the two reads: read again, a bounded number of times.
+    for _ in range(3):
         try:
             environ = (PROC / str(pid) / "environ").read_bytes()
         except OSError:
+            return "other"
+        if environ:
+            return "match" if marker in environ.split(b"\0") else "other"
+        rest = _stat(pid)
+        if rest is None or not _is_live_user_process(rest):
+            return "other"
+        try:
+            if int(rest[_ENV_END]) == 0:
+                return "busy"
+        except (IndexError, ValueError):
+            return "other"
+    return "other"  # a process that really has an empty environment
+
+
+def pids_in_pid_namespace(ns_inode: int) -> list[int]:
+    """Live processes of a PID namespace (zombies are dead already and cannot be killed)."""
+    found = []
+    for pid in all_pids():
+        try:
+            if os.stat(PROC / str(pid) / "ns" / "pid").st_ino != ns_inode:
+                continue
+        except OSError:
             continue
-        if marker in environ.split(b"\0"):
+        rest = _stat(pid)
+        if rest is not None and rest[_STATE] not in (b"Z", b"X", b"x"):
             found.append(pid)
     return found
 
 
-def pids_in_pid_namespace(ns_inode: int) -> list[int]:
-    found = []
-    for pid in all_pids():
-        try:
-            if os.stat(PROC / str(pid) / "ns" / "pid").st_ino == ns_inode:
-                found.append(pid)
-        except OSError:
-            continue
-    return found
+async def signal_until_exit(
+    proc: subprocess.Popen[bytes], sig: int, *, spare_root: bool, within: float, step: float = 0.05
+) -> bool:
+    """Signal ``proc``'s tree until ``proc`` exits or ``within`` seconds pass; True if it exited.
+
+    The tree is looked at again every ``step``: a process that forks after the first look
+    (an ``nsenter`` forks its child only after joining the namespaces) is signalled as soon
+    as it shows up. Each process gets ``sig`` once, except SIGKILL which is simply repeated.
+    ``spare_root`` has the meaning of :func:`kill_tree`'s ``include_root=False``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    signalled: set[int] = set()
+    while True:
+        if proc.returncode is not None:
+            return True
+        if sig == signal.SIGKILL:
+            kill_tree(proc.pid, sig, include_root=not spare_root)
+        else:
+            tree = process_tree(proc.pid) - ({proc.pid} if spare_root else set())
+            kill_pids(tree - signalled, sig)
+            signalled |= tree
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return proc.poll() is not None
+        if await wait_exit_within(proc, min(step, remaining)) is not None:
+            return True
 
 
 class BoundedBuffer:

@@ -146,6 +146,18 @@ async def test_service_runs_logs_and_stops(runtime: SandboxRuntime) -> None:
     assert runtime.service_status("sbx1", "svc1") == "RUNNING"
 
 
+async def test_stop_right_after_start_service_ends_it(runtime: SandboxRuntime) -> None:
+    # A service started a moment ago is still going through its execs (setpriv, bash, its
+    # command): a stop then must neither miss it nor wait for it forever.
+    service = ServiceSpec(id="svc1", name="fresh", command="exec sleep 1000")
+    for _ in range(10):
+        await runtime.start(spec())
+        await runtime.start_service("sbx1", service)
+        await asyncio.wait_for(runtime.stop("sbx1"), 30)
+        assert "sleep 1000" not in ps_of("sbx1")
+        assert sandbox_pids("sbx1") == []
+
+
 async def test_crashed_service_is_stopped_and_log_is_bounded(runtime: SandboxRuntime) -> None:
     await runtime.start(spec())
     noisy = ServiceSpec(id="svc2", name="noisy", command="head -c 300000 /dev/zero | tr '\\0' x; exit 5")

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from pocketenv_tui.app.sandbox_rows import cell_sort_key
 from pocketenv_tui.app.table_diff import TableDiff, diff_rows
+
+
+def _cell_width(value: object) -> int:
+    return value.cell_len if isinstance(value, Text) else cell_len(str(value))
 
 
 class LiveTable(DataTable, inherit_bindings=False):
@@ -43,6 +48,7 @@ class LiveTable(DataTable, inherit_bindings=False):
         self._shown: dict[Hashable, tuple[object, ...]] = {}
         self._column_order: list[str] = []
         self._labels: dict[str, str] = {}
+        self._column_keys: dict[str, ColumnKey] = {}
         self.sort_column: str | None = None
         self.sort_reverse = False
 
@@ -56,10 +62,11 @@ class LiveTable(DataTable, inherit_bindings=False):
         self._shown.clear()
         self._column_order = keys
         self._labels = dict(columns)
+        self._column_keys = {}
         if self.sort_column not in keys:
             self.sort_column, self.sort_reverse = None, False
         for key, label in columns:
-            self.add_column(self._heading(key, label), key=key)
+            self._column_keys[key] = self.add_column(self._heading(key, label), key=key)
 
     def _heading(self, key: str, label: str) -> Text:
         if key != self.sort_column:
@@ -97,7 +104,11 @@ class LiveTable(DataTable, inherit_bindings=False):
             for key in diff.removed:
                 self.remove_row(str(key))
             for key, index, value in diff.updated:
-                self.update_cell(str(key), columns[index], value, update_width=True)
+                column = columns[index]
+                # Ask the table to re-measure only when the column must grow: a narrower value
+                # makes DataTable re-measure every cell of the column, per updated cell.
+                grows = _cell_width(value) > self.columns[self._column_keys[column]].content_width
+                self.update_cell(str(key), column, value, update_width=grows)
             for key, cells in diff.added:
                 self.add_row(*cells, key=str(key))
             self._shown = dict(rows)

@@ -1,0 +1,237 @@
+"""Start-up and live-refresh benchmarks for the dashboard.
+
+1. Launch to first painted list: a fresh Python process runs `PocketenvApp` (headless) against a
+   running local backend holding a few sandboxes, and reports when the table with those rows has
+   been painted. Beside it, the floor: a minimal Textual app that shows a DataTable with the same
+   number of rows (no network, no config). Target: at most 1.3x the floor.
+2. A 1,000-sandbox table with 10% of the rows changed per refresh: time per refresh through the
+   diffing table (LiveTable.show_rows), whether the cursor stayed on its sandbox, and the same
+   refresh done by clear-and-refill for comparison.
+
+Run: .venv/bin/python benchmarks/startup.py [--runs 5] [--sandboxes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The child programs print "PAINTED <seconds since the parent's spawn time>" once the rows are
+# on screen (after the refresh that drew them), then exit.
+DASHBOARD_CHILD = r"""
+import sys, time
+spawned = float(sys.argv[1])
+from pocketenv_tui.app.app import PocketenvApp
+from pocketenv_tui.app.config import AppConfig
+from pocketenv_tui.app.context import AppContext
+context = AppContext("local", sys.argv[2], sys.argv[3], sys.argv[4])
+expected = int(sys.argv[5])
+app = PocketenvApp(context, config=AppConfig(), refresh=3.0)
+
+async def auto_pilot(pilot):
+    table = None
+    while table is None or table.row_count < expected:
+        await pilot.pause(0.001)
+        screen = pilot.app.main_screen
+        table = screen.query_one("#sandboxes") if screen is not None and screen.is_mounted else None
+    await pilot.wait_for_scheduled_animations()
+    pilot.app.call_after_refresh(lambda: pilot.app.exit(time.time() - spawned))
+
+result = app.run(headless=True, size=(120, 34), auto_pilot=auto_pilot)
+print(f"PAINTED {result:.6f}")
+"""
+
+FLOOR_CHILD = r"""
+import sys, time
+spawned = float(sys.argv[1])
+rows = int(sys.argv[2])
+from textual.app import App
+from textual.widgets import DataTable
+
+class Floor(App):
+    def compose(self):
+        yield DataTable()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("NAME", "BASE", "PROVIDER", "STATUS", "UP", "RESOURCES", "CREATED")
+        for index in range(rows):
+            table.add_row(f"sandbox-{index}", "shell", "local", "RUNNING", "1m", "-", "1m")
+        self.call_after_refresh(lambda: self.exit(time.time() - spawned))
+
+print(f"PAINTED {Floor().run(headless=True, size=(120, 34)):.6f}")
+"""
+
+
+def time_child(program: str, *args: str) -> float:
+    spawned = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", program, repr(spawned), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("PAINTED "):
+            return float(line.split()[1])
+    raise RuntimeError(f"child did not report a paint:\n{out.stdout}\n{out.stderr}")
+
+
+async def populate(url: str, token: str, public_key: str, count: int) -> None:
+    from pocketenv_tui.api import PocketenvClient
+
+    async with PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url) as client:
+        for index in range(count):
+            sandbox = await client.sandboxes.create("shell", name=f"bench-{index}")
+            await client.sandboxes.wait_until_running(sandbox.id, timeout=60, interval=0.2)
+
+
+def startup_benchmark(runs: int, sandboxes: int) -> tuple[float, float]:
+    from pocketenv_tui.local.launcher import (
+        read_credentials,
+        start_backend_process,
+        stop_backend_process,
+        wait_for_server_json,
+        wait_until_ready,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="pocketenv-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        process = start_backend_process(data_dir, 0, log_path=Path(tmp) / "server.log")
+        try:
+            url = wait_for_server_json(data_dir, process, timeout=30)
+            wait_until_ready(url, timeout=30, process=process)
+            token, public_key = read_credentials(data_dir)
+            asyncio.run(populate(url, token, public_key, sandboxes))
+            # One warm-up of each so both start with the same file-system caches.
+            time_child(DASHBOARD_CHILD, url, token, public_key, str(sandboxes))
+            time_child(FLOOR_CHILD, str(sandboxes))
+            dashboard, floor = [], []
+            for _ in range(runs):
+                dashboard.append(time_child(DASHBOARD_CHILD, url, token, public_key, str(sandboxes)))
+                floor.append(time_child(FLOOR_CHILD, str(sandboxes)))
+        finally:
+            stop_backend_process(process, timeout=15)
+    return statistics.median(dashboard), statistics.median(floor)
+
+
+def fake_sandboxes(count: int):
+    from pocketenv_tui.api.models import Sandbox
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        Sandbox(
+            id=f"sbx_{index:05d}",
+            name=f"sandbox-{index:05d}",
+            provider="local",
+            base_sandbox="shell",
+            status="RUNNING" if index % 3 else "STOPPED",
+            vcpus=2,
+            memory=4,
+            disk=8,
+            created_at=start + timedelta(minutes=index),
+            started_at=start + timedelta(minutes=index + 1),
+        )
+        for index in range(count)
+    ]
+
+
+async def refresh_benchmark(count: int, refreshes: int) -> dict[str, float | bool]:
+    from textual.app import App, ComposeResult
+
+    from pocketenv_tui.app.sandbox_rows import SANDBOX_COLUMNS, sandbox_cells
+    from pocketenv_tui.app.widgets.live_table import LiveTable
+
+    class Bench(App):
+        def compose(self) -> ComposeResult:
+            yield LiveTable(id="t")
+
+    rng = random.Random(5)
+    sandboxes = fake_sandboxes(count)
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    app = Bench()
+    results: dict[str, float | bool] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(LiveTable)
+        table.set_columns(SANDBOX_COLUMNS)
+        variables = app.theme_variables
+
+        def rows(items):
+            return {s.id: sandbox_cells(s, now, variables) for s in items}
+
+        table.show_rows(rows(sandboxes))
+        table.sort_by("name")
+        await pilot.pause()
+        keep = sandboxes[count // 2].id
+        table.select_key(keep)
+        diff_times, kept = [], True
+        for _ in range(refreshes):
+            for index in rng.sample(range(count), count // 10):
+                old = sandboxes[index]
+                sandboxes[index] = replace(old, status="STOPPED" if old.status == "RUNNING" else "RUNNING")
+            wanted = rows(sandboxes)
+            started = time.perf_counter()
+            table.show_rows(wanted)
+            await pilot.pause()  # include the repaint the update caused
+            diff_times.append(time.perf_counter() - started)
+            kept = kept and table.highlighted_key == keep
+        results["diff_ms"] = statistics.median(diff_times) * 1000
+        results["cursor_kept"] = kept
+
+        # Clear-and-refill, the pattern the diff replaces (the cursor goes back to row 0).
+        refill_times, refill_kept = [], True
+        for _ in range(refreshes):
+            for index in rng.sample(range(count), count // 10):
+                old = sandboxes[index]
+                sandboxes[index] = replace(old, status="STOPPED" if old.status == "RUNNING" else "RUNNING")
+            wanted = rows(sandboxes)
+            started = time.perf_counter()
+            table.clear()
+            for key, cells in wanted.items():
+                table.add_row(*cells, key=key)
+            await pilot.pause()
+            refill_times.append(time.perf_counter() - started)
+            refill_kept = refill_kept and table.highlighted_key == keep
+        results["refill_ms"] = statistics.median(refill_times) * 1000
+        results["refill_cursor_kept"] = refill_kept
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sandboxes", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--refreshes", type=int, default=20)
+    args = parser.parse_args()
+
+    dashboard, floor = startup_benchmark(args.runs, args.sandboxes)
+    ratio = dashboard / floor
+    print(f"Launch to first painted list ({args.sandboxes} sandboxes, median of {args.runs} runs)")
+    print(f"  {'pocketenv-tui vs local backend':34} {dashboard * 1000:8.0f} ms")
+    print(f"  {'floor: Textual + DataTable':34} {floor * 1000:8.0f} ms")
+    print(f"  {'ratio (target <= 1.30)':34} {ratio:8.2f}x  {'OK' if ratio <= 1.3 else 'OVER TARGET'}")
+
+    refresh = asyncio.run(refresh_benchmark(args.rows, args.refreshes))
+    print(f"\n{args.rows}-row table, 10% of rows changed per refresh (median of {args.refreshes})")
+    print(f"  {'diff by row key (LiveTable)':34} {refresh['diff_ms']:8.1f} ms/refresh  cursor kept: {refresh['cursor_kept']}")
+    print(f"  {'clear and refill':34} {refresh['refill_ms']:8.1f} ms/refresh  cursor kept: {refresh['refill_cursor_kept']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
