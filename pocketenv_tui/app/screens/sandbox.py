@@ -189,12 +189,15 @@ class SandboxScreen(Screen[None]):
         self.query_one("#fields", Static).update(grid)
 
     def show_ports(self, ports: list[Port]) -> None:
+        had_ports = bool(self.ports)
         self.ports = {str(port.port): port for port in ports}
         self.ports_loaded = True
         table = self.query_one("#ports", LiveTable)
         table.show_rows({key: port_cells(port) for key, port in self.ports.items()})
         self.query_one("#ports-empty").display = not self.ports
-        self.refresh_bindings()
+        if had_ports != bool(self.ports):
+            # Only then do the port keys change state; a footer refresh re-styles every key.
+            self.refresh_bindings()
 
     def selected_port(self) -> Port | None:
         key = self.query_one("#ports", LiveTable).highlighted_key

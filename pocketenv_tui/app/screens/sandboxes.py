@@ -130,7 +130,8 @@ class SandboxesScreen(Screen[None]):
         self.query_one("#command").display = False
         self._update_empty_state()
         self.set_interval(1.0, self._tick_freshness)
-        table.focus()
+        # AUTO_FOCUS gives the table the focus (the first focusable widget); focusing it here
+        # as well would re-compose the footer once more during start-up.
 
     # Polling runs only while this screen is the visible one.
     def on_screen_resume(self) -> None:
@@ -217,7 +218,6 @@ class SandboxesScreen(Screen[None]):
             }
         table.show_rows(rows)
         self._update_empty_state()
-        self.refresh_bindings()
 
     def _update_empty_state(self) -> None:
         empty = self.query_one("#empty", Static)
