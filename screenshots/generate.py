@@ -57,6 +57,8 @@ async def populate(client: PocketenvClient) -> None:
     await client.sandboxes.stop(ids["scratch"])
     await client.sandboxes.expose_port(ids["web-frontend"], 5173, "vite dev server")
     await client.sandboxes.expose_port(ids["web-frontend"], 8080, "api")
+    await client.secrets.add(ids["web-frontend"], "DATABASE_URL", "postgres://app:example@db/app")
+    await client.secrets.add(ids["web-frontend"], "STRIPE_KEY", "sk_test_example")
 
 
 async def shoot(context: AppContext, client_factory) -> list[Path]:
@@ -85,6 +87,8 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
         await pilot.press("enter")
         screen = app.screen
         await until(pilot, lambda: len(screen.ports) == 2, "the ports")
+        secrets = screen.query_one("#resource-tabs").pane("secrets")
+        await until(pilot, lambda: len(secrets.items) == 2, "the secrets")
         screen.query_one("#ports").sort_by("port")
         await pilot.pause(0.2)
         save(app, "sandbox-ports.svg")

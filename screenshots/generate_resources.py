@@ -1,10 +1,10 @@
-"""Generate the resource-tab screenshots from the real widgets against a real local backend.
+"""Generate the resource-tab screenshots from the real app against a real local backend.
 
     .venv/bin/python screenshots/generate_resources.py
 
 Starts a throw-away backend in a temporary data dir, creates a sandbox with a few secrets and
-services, renders ResourceTabs headless at 120x34 and writes screenshots/secrets-tab.svg and
-screenshots/services-log.svg. Secret values are made up here and never shown: the script checks
+services, runs the dashboard headless at 120x34 on that sandbox's screen and writes
+screenshots/secrets-tab.svg and screenshots/services-log.svg. Secret values are made up here and never shown: the script checks
 that none of them is in the SVGs before writing.
 """
 
@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer
-
 from pocketenv_tui.api import PocketenvClient
+from pocketenv_tui.app.app import PocketenvApp
+from pocketenv_tui.app.config import AppConfig
+from pocketenv_tui.app.context import AppContext
 from pocketenv_tui.app.resources import ResourceTabs
+from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from pocketenv_tui.local.launcher import (
     read_credentials,
     start_backend_process,
@@ -30,23 +31,8 @@ from pocketenv_tui.local.launcher import (
 )
 
 HERE = Path(__file__).resolve().parent
-STYLES = HERE.parent / "styles"
 SIZE = (120, 34)
 SECRETS = {"API_KEY": "sk-demo-000000000000", "DATABASE_URL": "postgres://demo:demo@db/app", "GITHUB_TOKEN": "ghp_demo0000000000"}
-
-
-class Host(App[None]):
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "dialogs.tcss", STYLES / "resources.tcss"]
-    TITLE = "pocketenv-tui"
-
-    def __init__(self, client: PocketenvClient, sandbox, initial: str) -> None:
-        super().__init__()
-        self.client, self.sandbox, self.initial = client, sandbox, initial
-        self.refresh_interval = 30.0
-
-    def compose(self) -> ComposeResult:
-        yield ResourceTabs(self.client, self.sandbox, read_only=False, initial=self.initial)
-        yield Footer()
 
 
 async def wait(pilot, predicate, what: str, limit: float = 30.0) -> None:
@@ -57,9 +43,15 @@ async def wait(pilot, predicate, what: str, limit: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
-async def shoot(client: PocketenvClient, sandbox, initial: str, prepare, out: Path) -> None:
-    app = Host(client, sandbox, initial)
+async def shoot(connect, sandbox, initial: str, prepare, out: Path) -> None:
+    # The header shows the default local address rather than this run's random port.
+    context = AppContext("local", "http://127.0.0.1:8789", "unused", "unused")
+    app = PocketenvApp(context, config=AppConfig(), refresh=30.0, client=connect())
     async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot, lambda: app.main_screen is not None and app.main_screen.is_mounted, "the app")
+        await app.push_screen(SandboxScreen(sandbox))
+        app.screen.query_one(ResourceTabs).show_tab(initial)
+        await pilot.pause()
         await prepare(pilot)
         svg = app.export_screenshot(title="pocketenv-tui")
     leaked = [name for name, value in SECRETS.items() if value in svg]
@@ -70,7 +62,10 @@ async def shoot(client: PocketenvClient, sandbox, initial: str, prepare, out: Pa
 
 
 async def main(url: str, token: str, public_key: str) -> None:
-    async with PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url) as client:
+    def connect() -> PocketenvClient:
+        return PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url)
+
+    async with connect() as client:
         sandbox = await client.sandboxes.create("shell", name="demo")
         sandbox = await client.sandboxes.wait_until_running(sandbox.id, timeout=60, interval=0.2)
         for name, value in SECRETS.items():
@@ -80,14 +75,14 @@ async def main(url: str, token: str, public_key: str) -> None:
         await client.services.add(sandbox.id, "worker", "echo 'worker ready'; exec sleep 600")
 
         async def secrets(pilot) -> None:
-            pane = pilot.app.query_one(ResourceTabs).pane("secrets")
+            pane = pilot.app.screen.query_one(ResourceTabs).pane("secrets")
             await wait(pilot, lambda: len(pane.items) == len(SECRETS), "the secrets")
             pane.table.sort_by("name", reverse=False)
             pane.focus_main()
             await pilot.pause()
 
         async def services(pilot) -> None:
-            pane = pilot.app.query_one(ResourceTabs).pane("services")
+            pane = pilot.app.screen.query_one(ResourceTabs).pane("services")
             await wait(pilot, lambda: len(pane.items) == 2, "the services")
             pane.table.sort_by("name", reverse=False)
             pane.table.move_cursor(row=0)
@@ -97,8 +92,8 @@ async def main(url: str, token: str, public_key: str) -> None:
             await pilot.pause()
 
         try:
-            await shoot(client, sandbox, "secrets", secrets, HERE / "secrets-tab.svg")
-            await shoot(client, sandbox, "services", services, HERE / "services-log.svg")
+            await shoot(connect, sandbox, "secrets", secrets, HERE / "secrets-tab.svg")
+            await shoot(connect, sandbox, "services", services, HERE / "services-log.svg")
         finally:
             await client.sandboxes.delete(sandbox.id)
 

@@ -59,8 +59,13 @@ class PocketenvClient:
         self.config = config or resolve_config(
             token, api_url, public_key, storage_url, require_token=require_token
         )
+        urls = (self.config.api_url, self.config.storage_url or self.config.api_url)
         self._xrpc = XrpcTransport(
-            self.config.api_url, self.config.token, timeout=timeout, transport=transport
+            self.config.api_url,
+            self.config.token,
+            timeout=timeout,
+            transport=transport,
+            plain_http_only=all(url.startswith("http://") for url in urls),
         )
         self.sandboxes = SandboxesNamespace(self._xrpc, self.config, exec_timeout=exec_timeout)
         resolve = self.sandboxes.resolve_id

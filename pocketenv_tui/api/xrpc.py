@@ -53,8 +53,12 @@ class XrpcTransport:
         *,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        plain_http_only: bool = False,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        # Loading the CA bundle costs tens of milliseconds at start-up; a client that only ever
+        # talks plain http (the local backend) has no use for it.
+        self.plain_http_only = plain_http_only
         self.timeout = timeout
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if token:
@@ -64,6 +68,7 @@ class XrpcTransport:
             timeout=httpx.Timeout(timeout),
             transport=transport,
             follow_redirects=False,
+            verify=not plain_http_only,
         )
 
     async def aclose(self) -> None:
@@ -99,6 +104,9 @@ class XrpcTransport:
     ) -> httpx.Response:
         """Send a request and raise :class:`PocketenvError` unless the answer is 2xx."""
         what = nsid.removeprefix("io.pocketenv.") if nsid else url
+        if self.plain_http_only and url.startswith("https://"):
+            # Never talk TLS without certificate checks.
+            raise PocketenvConnectionError(f"{what}: {url} needs TLS, but this client was made for plain http only")
         try:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from rich.markup import escape
 from textual.app import App, SystemCommand
@@ -26,8 +25,8 @@ from pocketenv_tui.app.context import (
 )
 from pocketenv_tui.app.screens.context_picker import ContextPicker
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
+from pocketenv_tui.app.stylesheets import stylesheets
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
 Clock = Callable[[], datetime]
 ContextResolver = Callable[[str, AppContext], AppContext]
 
@@ -51,7 +50,7 @@ def terminal_dialect(sandbox: Sandbox) -> str:
 
 class PocketenvApp(App[int]):
     TITLE = "pocketenv-tui"
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "sandboxes.tcss", STYLES / "dialogs.tcss", STYLES / "sandbox.tcss"]
+    CSS_PATH = stylesheets("app", "sandboxes")  # the main screen is always shown
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]

@@ -195,3 +195,47 @@ async def test_terminal_urls(keypair) -> None:
         local.terminal_url("sbx_1", dialect="ssh")  # type: ignore[arg-type]
     await local.aclose()
     await hosted.aclose()
+
+
+def _jwt(claims: dict) -> str:
+    import base64
+    import json
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_did_from_token_reads_only_a_did_claim() -> None:
+    from pocketenv_tui.api.namespaces.actor import did_from_token
+
+    assert did_from_token(_jwt({"did": "did:plc:abc", "exp": 1, "iat": 0})) == "did:plc:abc"
+    assert did_from_token(_jwt({"sub": "did:plc:abc"})) is None
+    assert did_from_token(_jwt({"did": "alice.test"})) is None
+    assert did_from_token("not-a-jwt") is None
+    assert did_from_token("a.%%%.c") is None
+    assert did_from_token(None) is None
+
+
+async def test_iter_sandboxes_takes_the_did_from_the_token(api: MockApi, keypair) -> None:
+    api.on("actor.getActorSandboxes", lambda request: _page_answer(request, ROWS[:2]))
+    async with api.client(keypair[0], token=_jwt({"did": "did:plc:tok"})) as client:
+        names = [s.name async for s in client.actor.iter_sandboxes()]
+    assert names == ["s0", "s1"]
+    # No getProfile round trip: the first request already lists the sandboxes.
+    assert [s.nsid.rsplit(".", 1)[-1] for s in api.seen] == ["getActorSandboxes"]
+    assert api.seen[0].query["did"] == "did:plc:tok"
+
+
+async def test_plain_http_clients_skip_tls_and_refuse_https(keypair) -> None:
+    local = PocketenvClient(api_url="http://127.0.0.1:9", token="t", public_key=keypair[0])
+    hosted = PocketenvClient(token="t", public_key=keypair[0])
+    try:
+        assert local._xrpc.plain_http_only and not hosted._xrpc.plain_http_only
+        with pytest.raises(PocketenvError) as caught:
+            await local._xrpc.send("GET", "https://example.invalid/")
+        assert "TLS" in caught.value.message
+    finally:
+        await local.aclose()
+        await hosted.aclose()

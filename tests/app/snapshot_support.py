@@ -97,4 +97,8 @@ class StableView:
         await self._client.aclose()
 
     def __getattr__(self, name: str):
-        return getattr(self._client, name)
+        attribute = getattr(self._client, name)
+        # Every other namespace (secrets, variables, services...) gets the id translation too.
+        if type(attribute).__module__.startswith("pocketenv_tui.api.namespaces"):
+            return StableNamespace(attribute, self._book)
+        return attribute

@@ -228,3 +228,32 @@ async def test_preview_url_serves_the_sandbox_port(local_backend):
             assert "from-sandbox" in body
         finally:
             await delete_quietly(client, sandbox.id)
+
+
+async def test_resource_tabs_from_the_sandbox_screen_add_a_variable(local_backend):
+    async with client_for(local_backend) as client:
+        sandbox = await create_running(client, unique_name("tabs"))
+        app = make_app(local_backend, refresh=1.0)
+        try:
+            async with app.run_test(size=SIZE, notifications=True) as pilot:
+                screen = await open_sandbox_screen(app, pilot, sandbox)
+                tabs = screen.query_one("#resource-tabs")
+                assert tabs.active == "tab-secrets"
+                await pilot.press("]")  # from the ports table into the next tab
+                await pilot.pause()
+                assert tabs.active == "tab-variables"
+                pane = tabs.pane("variables")
+                await wait_for(pilot, lambda: pane.loaded and pane.has_focus_within, "the variables tab")
+                await pilot.press("a")
+                form = app.screen
+                await pilot.press(*"greeting", "tab", *"hello")
+                await pilot.press("ctrl+s")
+                await wait_for(pilot, lambda: app.screen is screen, "the form to close")
+                await wait_for(pilot, lambda: any(v.name == "GREETING" for v in pane.items.values()), "the row")
+                assert form.is_attached is False
+                stored = await client.variables.list(sandbox.id)
+                assert [(v.name, v.value) for v in stored] == [("GREETING", "hello")]
+                await pilot.press("escape")  # back to the list
+                assert isinstance(app.screen, SandboxesScreen)
+        finally:
+            await delete_quietly(client, sandbox.id)

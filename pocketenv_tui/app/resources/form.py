@@ -23,6 +23,7 @@ from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
+from pocketenv_tui.app.stylesheets import stylesheets
 
 FieldKind = Literal["text", "password", "multiline"]
 Values = dict[str, str]
@@ -56,6 +57,7 @@ CrossCheck = Callable[[Values], dict[str, str]]
 
 
 class FormScreen(ModalScreen[str | None]):
+    CSS_PATH = stylesheets("dialogs", "resources")
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "submit", "Submit", id="form.submit"),

@@ -26,6 +26,7 @@ from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.resources.form import Field, FormRefused, Values
 from pocketenv_tui.app.resources.pane import ResourcePane
 from pocketenv_tui.app.resources.rules import required_error
+from pocketenv_tui.app.stylesheets import stylesheets
 
 PROVIDER_PREF = "io.pocketenv.sandbox.defs#sandboxProviderPref"
 
@@ -102,6 +103,7 @@ def provider_preference(
 
 
 class ProviderPicker(ModalScreen[str | None]):
+    CSS_PATH = stylesheets("dialogs", "resources")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="provider.cancel")]
 
     def __init__(self, current: str) -> None:

@@ -8,8 +8,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from pocketenv_tui.app.stylesheets import stylesheets
+
 
 class ConfirmScreen(ModalScreen[bool]):
+    CSS_PATH = stylesheets("dialogs")
     BINDINGS = [
         Binding("escape,n", "answer(False)", "No", id="confirm.no"),
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),

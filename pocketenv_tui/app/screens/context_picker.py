@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from pocketenv_tui.app.stylesheets import stylesheets
+
 DESCRIPTIONS = {
     "local": "local backend (sandboxes on this machine)",
     "api": "the API of your Pocketenv token",
@@ -16,6 +18,7 @@ DESCRIPTIONS = {
 
 
 class ContextPicker(ModalScreen[str | None]):
+    CSS_PATH = stylesheets("dialogs")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="ctx.cancel")]
 
     def __init__(self, names: list[str], current: str) -> None:

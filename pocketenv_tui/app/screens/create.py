@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.app.validation import expand_repo, name_error, repo_error
 
 HOSTED_PROVIDERS = [
@@ -32,6 +33,7 @@ BaseLoader = Callable[[], Awaitable[list[tuple[str, str]]]]
 
 
 class CreateScreen(ModalScreen[CreateRequest | None]):
+    CSS_PATH = stylesheets("dialogs")
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="create.cancel"),
         Binding("ctrl+s", "submit", "Create", id="create.submit"),

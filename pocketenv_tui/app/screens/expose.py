@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.app.validation import port_error
 
 
@@ -21,6 +22,7 @@ class ExposeRequest:
 
 
 class ExposeScreen(ModalScreen[ExposeRequest | None]):
+    CSS_PATH = stylesheets("dialogs")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="expose.cancel")]
 
     def __init__(self, sandbox_name: str) -> None:

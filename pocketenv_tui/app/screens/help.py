@@ -8,8 +8,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from pocketenv_tui.app.stylesheets import stylesheets
+
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = stylesheets("dialogs")
     BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close")]
 
     def __init__(self, view_name: str, keys: list[tuple[str, str]], commands: list[tuple[str, str]]) -> None:

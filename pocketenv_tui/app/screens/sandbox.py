@@ -1,4 +1,5 @@
-"""One sandbox: its fields, a live Ports table, exec, VS Code and the shell."""
+"""One sandbox: its fields, a live Ports table, exec, VS Code, the shell, and the tabs of
+what it carries (secrets, variables, files, volumes, services, keys, backups, copy)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Port, Sandbox
@@ -24,11 +25,14 @@ from pocketenv_tui.app.formatting import (
     format_uptime,
     status_text,
 )
+from pocketenv_tui.app.resources import ResourceTabs
 from pocketenv_tui.app.sandbox_rows import Cell, base_name
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.expose import ExposeRequest, ExposeScreen
 from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
+from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.app.widgets.context_header import ContextHeader
+from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
@@ -62,18 +66,21 @@ def exec_transcript(command: str, stdout: str, stderr: str, exit_code: int) -> T
 
 
 class SandboxScreen(Screen[None]):
+    CSS_PATH = stylesheets("sandbox", "resources", "dialogs")
     BINDINGS = [
         Binding("escape", "back", "Back", id="sandbox.back"),
-        Binding("p", "expose", "Expose port", id="sandbox.expose"),
+        Binding("p", "expose", "Expose", id="sandbox.expose"),
         Binding("u", "unexpose", "Unexpose", id="sandbox.unexpose"),
-        Binding("c", "copy_url", "Copy URL", id="sandbox.copy_url"),
-        Binding("o", "open_url", "Open URL", id="sandbox.open_url"),
+        Binding("c", "copy_url", "Copy", id="sandbox.copy_url"),
+        Binding("o", "open_url", "Open", id="sandbox.open_url"),
         Binding("e", "exec", "Exec", id="sandbox.exec"),
         Binding("t", "shell", "Shell", id="sandbox.shell"),
         Binding("v", "vscode", "VS Code", id="sandbox.vscode"),
         Binding("s", "start", "Start", id="sandbox.start", show=False),
         Binding("x", "stop", "Stop", id="sandbox.stop", show=False),
         Binding("r", "refresh", "Refresh", id="sandbox.refresh"),
+        Binding("right_square_bracket", "resource_tab(1)", "Tabs", id="sandbox.next_tab", key_display="]"),
+        Binding("left_square_bracket", "resource_tab(-1)", "Previous tab", id="sandbox.previous_tab", key_display="[", show=False),
         Binding("question_mark", "help", "Help", id="sandbox.help"),
     ]
 
@@ -104,10 +111,11 @@ class SandboxScreen(Screen[None]):
                 yield Label("Ports", classes="pane-title")
                 yield LiveTable(id="ports")
                 yield Static("No exposed ports. Press p to expose one.", id="ports-empty", classes="empty-state")
+        yield ResourceTabs(self.pocketenv.client, self.sandbox, read_only=self.pocketenv.read_only)
         with VerticalScroll(id="exec-pane"):
             yield Static("", id="exec-output")
         yield Input(placeholder="command to run in the sandbox (enter runs, esc closes)", id="exec-input", classes="prompt-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         header = self.query_one(ContextHeader)
@@ -393,6 +401,15 @@ class SandboxScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.refresh_now()
+
+    def action_resource_tab(self, offset: int) -> None:
+        """From the ports table, `[`/`]` step into the resource tabs (inside them, the tabs'
+        own bindings take over)."""
+        tabs = self.query_one(ResourceTabs)
+        if offset > 0:
+            tabs.action_next_tab()
+        else:
+            tabs.action_previous_tab()
 
     def action_back(self) -> None:
         self.app.pop_screen()

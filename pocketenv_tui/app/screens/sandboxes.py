@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Sandbox
@@ -32,6 +32,7 @@ from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.create import HOSTED_PROVIDERS, CreateRequest, CreateScreen
 from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
 from pocketenv_tui.app.widgets.context_header import ContextHeader
+from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class SandboxesScreen(Screen[None]):
             yield Static("", id="empty", classes="empty-state")
         yield Input(placeholder="filter (enter keeps it, esc clears)", id="filter", classes="prompt-line")
         yield Input(placeholder=":command (tab: none, enter runs, esc closes)", id="command", classes="prompt-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(LiveTable)

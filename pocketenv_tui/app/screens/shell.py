@@ -16,6 +16,7 @@ from textual.widgets import Static
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.errors import describe_error
+from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.terminal.widget import LEAVE_HINT, TerminalView
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 
 class ShellScreen(Screen[None]):
+    CSS_PATH = stylesheets("shell", "terminal")
     # Every key goes to the shell; the only way out is the widget's leave key (ctrl+]).
     AUTO_FOCUS = "TerminalView"
 

@@ -1,0 +1,70 @@
+"""KeyFooter: shows the active keys, follows focus, and runs a key when clicked."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Input
+
+from pocketenv_tui.app.widgets.key_footer import KeyFooter
+
+
+class FooterApp(App[None]):
+    BINDINGS = [
+        Binding("n", "create", "Create", id="t.create"),
+        Binding("h", "hidden", "Hidden", show=False),
+        Binding("x", "stop", "Stop", id="t.stop"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="field")
+        yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if action == "stop" else True  # None: shown but disabled
+
+    def action_create(self) -> None:
+        self.ran.append("create")
+
+    def action_stop(self) -> None:
+        self.ran.append("stop")
+
+
+def footer_text(app: FooterApp) -> str:
+    return app.query_one(KeyFooter).render().plain
+
+
+async def test_footer_lists_shown_keys_and_click_runs_one() -> None:
+    app = FooterApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.set_focus(None)
+        await pilot.pause()
+        text = footer_text(app)
+        assert "n Create" in text and "x Stop" in text and "Hidden" not in text
+        assert text.rstrip().endswith("palette")
+        footer = app.query_one(KeyFooter)
+        start = next(first for first, _, key in footer._spans if key == "n")
+        await pilot.click(KeyFooter, offset=(start + 1, 0))
+        assert app.ran == ["create"]
+
+
+async def test_footer_follows_focus_and_truncates() -> None:
+    app = FooterApp()
+    async with app.run_test(size=(24, 10)) as pilot:
+        app.set_focus(None)
+        await pilot.pause()
+        text = footer_text(app)
+        # Narrow: the keys are cut with an ellipsis but the palette key keeps its place.
+        assert "…" in text and text.rstrip().endswith("palette")
+        assert len(text) <= 24
+        # A focused text field takes printable keys, so their bindings leave the footer.
+        app.query_one(Input).focus()
+        await pilot.pause()
+        assert "Create" not in footer_text(app)
+        app.set_focus(None)
+        await pilot.pause()
+        assert "Create" in footer_text(app)
