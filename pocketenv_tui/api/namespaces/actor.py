@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 
 from pocketenv_tui.api.crypto import b64url_decode
-
 from pocketenv_tui.api.errors import PocketenvError
 from pocketenv_tui.api.models import Profile, Sandbox, SandboxPage
 from pocketenv_tui.api.namespaces.base import Namespace
