@@ -3,7 +3,6 @@
 ``from pocketenv_tui.api import PocketenvClient``. Knows nothing of the terminal UI.
 """
 
-from pocketenv_tui.api.client import PocketenvClient
 from pocketenv_tui.api.config import ClientConfig, ConfigError, TokenMissingError, resolve_config
 from pocketenv_tui.api.errors import (
     PocketenvConnectionError,
@@ -21,3 +20,13 @@ __all__ = [
     "TokenMissingError",
     "resolve_config",
 ]
+
+
+def __getattr__(name: str):
+    # PocketenvClient pulls in httpx; loading it on first use lets the models and errors be
+    # imported (by the dashboard, before its first paint) without that cost.
+    if name == "PocketenvClient":
+        from pocketenv_tui.api.client import PocketenvClient
+
+        return PocketenvClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocketenv_tui.api.crypto import InvalidPublicKeyError, parse_public_key
+from pocketenv_tui.api.crypto import InvalidPublicKeyError, public_key_bytes
 
 DEFAULT_API_URL = "https://api.pocketenv.io"
 DEFAULT_PUBLIC_KEY = "2bf96e12d109e6948046a7803ef1696e12c11f04f20a6ce64dbd4bcd93db9341"
@@ -152,7 +152,7 @@ def resolve_config(
 
     resolved_key = (public_key or _env(ENV_PUBLIC_KEY) or DEFAULT_PUBLIC_KEY).strip().lower()
     try:
-        parse_public_key(resolved_key)
+        public_key_bytes(resolved_key)
     except InvalidPublicKeyError as exc:
         source = "the public key" if public_key else ENV_PUBLIC_KEY
         raise ConfigError(f"{source} is not usable: {exc}") from None

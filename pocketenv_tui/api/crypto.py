@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
-from nacl.public import PrivateKey, PublicKey, SealedBox
+# PyNaCl is imported where it is used: configuration only checks a key's shape, and a program
+# that never seals anything need not load libsodium.
+if TYPE_CHECKING:
+    from nacl.public import PublicKey
 
 SSH_HEADER = "-----BEGIN OPENSSH PRIVATE KEY-----"
 SSH_FOOTER = "-----END OPENSSH PRIVATE KEY-----"
@@ -30,7 +34,8 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def parse_public_key(public_key_hex: str) -> PublicKey:
+def public_key_bytes(public_key_hex: str) -> bytes:
+    """The 32 raw bytes of a hex public key; InvalidPublicKeyError says what is wrong."""
     try:
         raw = binascii.unhexlify(public_key_hex.strip())
     except (binascii.Error, ValueError) as exc:
@@ -41,23 +46,35 @@ def parse_public_key(public_key_hex: str) -> PublicKey:
         raise InvalidPublicKeyError(
             f"public key must be 32 bytes (64 hex characters), got {len(raw)} bytes"
         )
-    return PublicKey(raw)
+    return raw
+
+
+def parse_public_key(public_key_hex: str) -> PublicKey:
+    from nacl.public import PublicKey
+
+    return PublicKey(public_key_bytes(public_key_hex))
 
 
 def seal(plaintext: str, public_key_hex: str) -> str:
     """Seal ``plaintext`` to the server key; URL-safe base64, no padding."""
+    from nacl.public import SealedBox
+
     box = SealedBox(parse_public_key(public_key_hex))
     return _b64url_nopad(box.encrypt(plaintext.encode("utf-8")))
 
 
 def unseal(sealed: str, private_key_hex: str) -> str:
     """Open a value produced by :func:`seal` (used by the local backend and tests)."""
+    from nacl.public import PrivateKey, SealedBox
+
     key = PrivateKey(binascii.unhexlify(private_key_hex))
     return SealedBox(key).decrypt(b64url_decode(sealed)).decode("utf-8")
 
 
 def generate_keypair() -> tuple[str, str]:
     """A new X25519 key pair as ``(public_hex, private_hex)``."""
+    from nacl.public import PrivateKey
+
     key = PrivateKey.generate()
     return key.public_key.encode().hex(), key.encode().hex()
 

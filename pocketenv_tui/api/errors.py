@@ -7,11 +7,12 @@ name and message are kept for display.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 # What the server calls an error when its body does not say (reference/api.md §1.5).
 DEFAULT_ERROR_NAMES: dict[int, str] = {
@@ -84,6 +85,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # only for an HTTP-date Retry-After, which is rare
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

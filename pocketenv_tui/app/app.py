@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import App, SystemCommand
@@ -12,7 +15,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
-from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
@@ -26,6 +28,9 @@ from pocketenv_tui.app.context import (
 from pocketenv_tui.app.screens.context_picker import ContextPicker
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
 from pocketenv_tui.app.stylesheets import stylesheets
+
+if TYPE_CHECKING:
+    from pocketenv_tui.api import PocketenvClient
 
 Clock = Callable[[], datetime]
 ContextResolver = Callable[[str, AppContext], AppContext]
@@ -70,6 +75,7 @@ class PocketenvApp(App[int]):
         now: Clock | None = None,
         context_resolver: ContextResolver = resolve_named_context,
         client: PocketenvClient | None = None,
+        first_page: Future[list[Sandbox] | None] | None = None,
     ) -> None:
         super().__init__()
         self.context = context
@@ -78,12 +84,42 @@ class PocketenvApp(App[int]):
         self.refresh_interval = clamp_refresh(self.config.refresh if refresh is None else refresh)
         self._clock: Clock = now or (lambda: datetime.now(UTC))
         self._context_resolver = context_resolver
-        # A client may be injected (tests, embedding); otherwise the context builds one.
-        self.client = client if client is not None else context.make_client()
+        # A client may be injected (tests, embedding); otherwise the context builds one on first
+        # use, which the main screen puts after its first paint (see SandboxesScreen._fetch).
+        self._client: PocketenvClient | None = client
+        self._first_page = first_page
         # sandbox id -> terminal session key, so a reopened shell re-attaches to the same shell.
         self.shell_sessions: dict[str, str] = {}
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
+
+    @property
+    def client(self) -> PocketenvClient:
+        if self._client is None:
+            self._client = self.context.make_client()
+        return self._client
+
+    @property
+    def has_client(self) -> bool:
+        return self._client is not None
+
+    def ready_first_page(self) -> list[Sandbox] | None:
+        """The page fetched while the app started, if it has arrived (taken once)."""
+        pending = self._first_page
+        if pending is None or not pending.done() or pending.exception() is not None:
+            return None
+        self._first_page = None
+        return pending.result()
+
+    async def first_page(self) -> list[Sandbox] | None:
+        """The sandboxes for the first paint without loading the client: the page fetched
+        while the app started (once), or a fresh standard-library fetch; None if that failed."""
+        from pocketenv_tui.api.first_page import start_first_page
+
+        pending, self._first_page = self._first_page, None
+        if pending is None:
+            pending = start_first_page(self.context.api_url, self.context.token)
+        return await asyncio.wrap_future(pending)
 
     def now(self) -> datetime:
         return self._clock()
@@ -97,7 +133,8 @@ class PocketenvApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     async def on_unmount(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     def _theme_changed(self, theme: Theme) -> None:
         # Status colours come from theme variables: rebuild the cells in the new colours.
@@ -169,22 +206,21 @@ class PocketenvApp(App[int]):
         self.run_worker(self._switch_context(name), group="context", exclusive=True, exit_on_error=False)
 
     async def _switch_context(self, name: str) -> None:
-        import asyncio
-
         try:
             # Starting the local backend blocks while it boots: keep it off the event loop.
             context = await asyncio.to_thread(self._context_resolver, name, self.context)
         except (ContextError, ClientConfigError) as exc:
             self.notify(escape(str(exc)), title="Cannot switch context", severity="error", timeout=10)
             return
-        old_client = self.client
+        old_client = self._client
         self.context = context
-        self.client = context.make_client()
+        self._client = None
         self.shell_sessions.clear()
         while len(self.screen_stack) > 1 and not isinstance(self.screen, SandboxesScreen):
             self.pop_screen()
         main = self.main_screen
         if main is not None:
             main.reset_for_context()
-        await old_client.aclose()
+        if old_client is not None:
+            await old_client.aclose()
         self.notify(escape(context.label), title="Context")

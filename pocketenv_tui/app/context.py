@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.config import ConfigError, TokenMissingError, resolve_config
+
+if TYPE_CHECKING:
+    from pocketenv_tui.api import PocketenvClient
 
 ContextKind = Literal["local", "api"]
 
@@ -47,6 +49,8 @@ class AppContext:
         return f"API {self.api_url}"
 
     def make_client(self) -> PocketenvClient:
+        from pocketenv_tui.api import PocketenvClient
+
         return PocketenvClient(
             api_url=self.api_url,
             token=self.token,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
+from pocketenv_tui.api.first_page import start_first_page
 from pocketenv_tui.app.config import ConfigError, clamp_refresh, load_config
 from pocketenv_tui.app.context import ContextError, resolve_context
+
+if TYPE_CHECKING:
+    from pocketenv_tui.app.app import PocketenvApp
 
 
 def _fail(message: str) -> int:
@@ -15,28 +20,45 @@ def _fail(message: str) -> int:
     return 2
 
 
-def run_app(args: argparse.Namespace) -> int:
+class StartupError(Exception):
+    """The dashboard cannot start; ``str()`` is the message for the terminal."""
+
+
+def prepare_app(args: argparse.Namespace) -> PocketenvApp:
+    """Everything ``pocketenv-tui`` does before the first frame: settings, the context, the
+    first page of sandboxes fetched in a thread while Textual loads, and the app."""
     try:
         config = load_config()
     except ConfigError as exc:
-        return _fail(str(exc))
+        raise StartupError(str(exc)) from exc
     refresh = clamp_refresh(args.refresh if args.refresh is not None else config.refresh)
     if args.refresh is not None and args.refresh < refresh:
         print(f"pocketenv-tui: --refresh raised to the {refresh:g} s minimum", file=sys.stderr)
     try:
         context = resolve_context(local=args.local, api_url=args.api_url, data_dir=args.data_dir)
     except (ContextError, ClientConfigError) as exc:
-        return _fail(str(exc))
+        raise StartupError(str(exc)) from exc
+    first_page = start_first_page(context.api_url, context.token)
 
-    # Imported late: Textual's import cost is only paid once there is something to show.
+    # Imported late: Textual's import cost is only paid once there is something to show, and
+    # the first page is on its way meanwhile.
     from pocketenv_tui.app.app import PocketenvApp
 
-    app = PocketenvApp(
+    return PocketenvApp(
         context,
         config=config,
         read_only=True if args.read_only else None,
         refresh=refresh,
+        first_page=first_page,
     )
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        app = prepare_app(args)
+    except StartupError as exc:
+        return _fail(str(exc))
+    context = app.context
     result = app.run()
     if context.kind == "local" and context.backend_started:
         print(

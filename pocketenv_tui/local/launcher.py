@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from pocketenv_tui.local.datadir import read_server_json, resolve_data_dir
+
+
+def answers_ok(url: str, timeout: float = 2.0) -> bool:
+    """Whether ``GET url/`` answers 200. The standard library is enough for a loopback probe,
+    and the dashboard's start-up does not wait for httpx to load."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, http.client.HTTPException):  # URLError and HTTPError are OSErrors
+        return False
 
 
 class BackendStartError(Exception):
@@ -59,17 +69,13 @@ def start_backend_process(
 def wait_until_ready(url: str, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
     """Poll ``GET url/`` until it answers 200; raises BackendStartError on timeout or process exit."""
     deadline = time.monotonic() + timeout
-    last_error = "no answer"
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise BackendStartError(f"the local backend exited with code {process.returncode} before it was ready")
-        try:
-            if httpx.get(url.rstrip("/") + "/", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError as exc:
-            last_error = exc.__class__.__name__
+        if answers_ok(url):
+            return
         time.sleep(0.1)
-    raise BackendStartError(f"the local backend at {url} did not answer within {timeout:.0f}s ({last_error})")
+    raise BackendStartError(f"the local backend at {url} did not answer within {timeout:.0f}s")
 
 
 def wait_for_server_json(
@@ -92,12 +98,7 @@ def find_running_backend(data_dir: Path) -> str | None:
     info = read_server_json(Path(data_dir))
     if info is None:
         return None
-    try:
-        if httpx.get(info["url"].rstrip("/") + "/", timeout=2.0).status_code == 200:
-            return info["url"]
-    except httpx.HTTPError:
-        return None
-    return None
+    return info["url"] if answers_ok(info["url"]) else None
 
 
 def read_credentials(data_dir: Path) -> tuple[str, str]:

@@ -208,7 +208,7 @@ def _jwt(claims: dict) -> str:
 
 
 def test_did_from_token_reads_only_a_did_claim() -> None:
-    from pocketenv_tui.api.namespaces.actor import did_from_token
+    from pocketenv_tui.api.tokens import did_from_token
 
     assert did_from_token(_jwt({"did": "did:plc:abc", "exp": 1, "iat": 0})) == "did:plc:abc"
     assert did_from_token(_jwt({"sub": "did:plc:abc"})) is None

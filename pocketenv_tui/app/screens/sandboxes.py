@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from pocketenv_tui.api import PocketenvError
+from pocketenv_tui.api.first_page import load_client_modules
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.commands import DESCRIPTIONS, CommandError, parse_command
 from pocketenv_tui.app.errors import describe_error
@@ -70,6 +71,9 @@ class SandboxCommands(Provider):
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
+CLIENT_LOAD_DELAY = 0.5  # seconds after the first list before loading the full client
+
+
 class SandboxesScreen(Screen[None]):
     """Sandboxes (mine or running) or the catalog, polled by one exclusive worker."""
 
@@ -104,6 +108,7 @@ class SandboxesScreen(Screen[None]):
         self.problem_text: str | None = None
         self.poll_count = 0
         self._poll_generation = 0
+        self._skip_next_fetch = False
 
     @property
     def pocketenv(self) -> PocketenvApp:
@@ -131,6 +136,13 @@ class SandboxesScreen(Screen[None]):
         self.query_one("#command").display = False
         self._update_empty_state()
         self.set_interval(1.0, self._tick_freshness)
+        # The page fetched while Textual loaded goes into the very first frame, as a table
+        # filled in on_mount would; polling then starts one interval later.
+        prefetched = self.pocketenv.ready_first_page() if self.view == "mine" else None
+        if prefetched is not None:
+            self._apply(prefetched)
+            self._skip_next_fetch = True
+            self.set_timer(CLIENT_LOAD_DELAY, self._load_client_in_background)
         # AUTO_FOCUS gives the table the focus (the first focusable widget); focusing it here
         # as well would re-compose the footer once more during start-up.
 
@@ -155,6 +167,10 @@ class SandboxesScreen(Screen[None]):
 
     async def _poll_loop(self, generation: int) -> None:
         while generation == self._poll_generation:
+            if self._skip_next_fetch:
+                self._skip_next_fetch = False
+                await asyncio.sleep(self._next_delay())
+                continue
             view = self.view
             try:
                 found = await self._fetch(view)
@@ -174,11 +190,24 @@ class SandboxesScreen(Screen[None]):
         return min(MAX_BACKOFF, interval * 2 ** min(self.failures, 6))
 
     async def _fetch(self, view: str) -> list[Sandbox]:
-        client = self.pocketenv.client
+        app = self.pocketenv
+        if view == "mine" and not app.has_client and self.poll_count == 0:
+            # First paint from one standard-library request (pocketenv_tui.api.first_page); the
+            # real client's modules load in a thread once the list is on screen and the app has
+            # settled (a thread importing competes with painting for the interpreter lock; the
+            # next poll is seconds away).
+            first = await app.first_page()
+            if first is not None:
+                self.set_timer(CLIENT_LOAD_DELAY, self._load_client_in_background)
+                return first
+        client = app.client
         if view == "catalog":
             return [template async for template in client.sandboxes.iter_catalog()]
         running = True if view == "running" else None
         return [s async for s in client.actor.iter_sandboxes(is_running=running)]
+
+    def _load_client_in_background(self) -> None:
+        self.run_worker(asyncio.to_thread(load_client_modules), group="load-client", exit_on_error=False)
 
     def _apply(self, found: list[Sandbox]) -> None:
         self.items = {sandbox.id: sandbox for sandbox in found}
