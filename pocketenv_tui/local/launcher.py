@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +18,17 @@ from pocketenv_tui.local.datadir import read_server_json, resolve_data_dir
 def answers_ok(url: str, timeout: float = 2.0) -> bool:
     """Whether ``GET url/`` answers 200. The standard library is enough for a loopback probe,
     and the dashboard's start-up does not wait for httpx to load."""
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/", timeout=timeout) as response:
-            return response.status == 200
-    except (OSError, http.client.HTTPException):  # URLError and HTTPError are OSErrors
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
         return False
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("GET", parts.path.rstrip("/") + "/")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
 
 
 class BackendStartError(Exception):
