@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +94,8 @@ def write_token_file(path: Path | str | None, token: str) -> Path:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = json.dumps({"token": token}, indent=2) + "\n"
     # mkstemp opens with O_CREAT|O_EXCL and mode 0600.
+    import tempfile  # only when writing a token file
+
     fd, tmp_name = tempfile.mkstemp(prefix=".token-", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

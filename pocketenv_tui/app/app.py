@@ -25,7 +25,6 @@ from pocketenv_tui.app.context import (
     available_contexts,
     local_context,
 )
-from pocketenv_tui.app.screens.context_picker import ContextPicker
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
 from pocketenv_tui.app.stylesheets import stylesheets
 
@@ -195,6 +194,8 @@ class PocketenvApp(App[int]):
         def picked(choice: str | None) -> None:
             if choice is not None:
                 self.switch_context(choice)
+
+        from pocketenv_tui.app.screens.context_picker import ContextPicker
 
         self.push_screen(ContextPicker(available_contexts(), self.context.name), picked)
 

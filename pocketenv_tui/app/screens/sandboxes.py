@@ -29,15 +29,13 @@ from pocketenv_tui.app.sandbox_rows import (
     matches_filter,
     sandbox_cells,
 )
-from pocketenv_tui.app.screens.confirm import ConfirmScreen
-from pocketenv_tui.app.screens.create import HOSTED_PROVIDERS, CreateRequest, CreateScreen
-from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
 from pocketenv_tui.app.widgets.context_header import ContextHeader
 from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
+    from pocketenv_tui.app.screens.create import CreateRequest
 
 VIEWS: dict[str, str] = {
     "mine": "my sandboxes",
@@ -333,6 +331,8 @@ class SandboxesScreen(Screen[None]):
         if sandbox is None:
             return
 
+        from pocketenv_tui.app.screens.confirm import ConfirmScreen
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self.run_lifecycle("delete", sandbox)
@@ -404,6 +404,9 @@ class SandboxesScreen(Screen[None]):
         if base is None and self.view == "catalog":
             template = self.selected()
             base = template.name if template else None
+        # Dialog screens load when first opened; start-up only pays for the list.
+        from pocketenv_tui.app.screens.create import HOSTED_PROVIDERS, CreateScreen
+
         providers = ["local"] if self.pocketenv.context.kind == "local" else HOSTED_PROVIDERS
 
         def submitted(request: CreateRequest | None) -> None:
@@ -638,6 +641,8 @@ class SandboxesScreen(Screen[None]):
         self.query_one(LiveTable).sort_by(column, reverse=reverse)
 
     def action_help(self) -> None:
+        from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
+
         self.app.push_screen(HelpScreen(f"{VIEWS[self.view]}", describe_bindings(self), DESCRIPTIONS))
 
     # -- palette --------------------------------------------------------------------------------------
