@@ -19,7 +19,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -101,32 +100,18 @@ async def populate(url: str, token: str, public_key: str, count: int) -> None:
 
 
 def startup_benchmark(runs: int, sandboxes: int) -> tuple[list[float], list[float]]:
-    from pocketenv_tui.local.launcher import (
-        read_credentials,
-        start_backend_process,
-        stop_backend_process,
-        wait_for_server_json,
-        wait_until_ready,
-    )
+    from pocketenv_tui.local.launcher import throwaway_backend
 
-    with tempfile.TemporaryDirectory(prefix="pocketenv-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        process = start_backend_process(data_dir, 0, log_path=Path(tmp) / "server.log")
-        try:
-            url = wait_for_server_json(data_dir, process, timeout=30)
-            wait_until_ready(url, timeout=30, process=process)
-            token, public_key = read_credentials(data_dir)
-            asyncio.run(populate(url, token, public_key, sandboxes))
-            # One warm-up of each so both start with the same file-system caches.
-            time_child(DASHBOARD_CHILD, str(data_dir), str(sandboxes))
-            time_child(FLOOR_CHILD, str(sandboxes))
-            dashboard, floor = [], []
-            for _ in range(runs):
-                dashboard.append(time_child(DASHBOARD_CHILD, str(data_dir), str(sandboxes)))
-                floor.append(time_child(FLOOR_CHILD, str(sandboxes)))
-        finally:
-            stop_backend_process(process, timeout=15)
+    with throwaway_backend("pocketenv-bench-") as backend:
+        asyncio.run(populate(backend.url, backend.token, backend.public_key, sandboxes))
+        data_dir = str(backend.data_dir)
+        # One warm-up of each so both start with the same file-system caches.
+        time_child(DASHBOARD_CHILD, data_dir, str(sandboxes))
+        time_child(FLOOR_CHILD, str(sandboxes))
+        dashboard, floor = [], []
+        for _ in range(runs):
+            dashboard.append(time_child(DASHBOARD_CHILD, data_dir, str(sandboxes)))
+            floor.append(time_child(FLOOR_CHILD, str(sandboxes)))
     return dashboard, floor
 
 

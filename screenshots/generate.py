@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,13 +27,7 @@ from pocketenv_tui.api import PocketenvClient  # noqa: E402
 from pocketenv_tui.app.app import PocketenvApp  # noqa: E402
 from pocketenv_tui.app.config import AppConfig  # noqa: E402
 from pocketenv_tui.app.context import AppContext  # noqa: E402
-from pocketenv_tui.local.launcher import (  # noqa: E402
-    read_credentials,
-    start_backend_process,
-    stop_backend_process,
-    wait_for_server_json,
-    wait_until_ready,
-)
+from pocketenv_tui.local.launcher import throwaway_backend  # noqa: E402
 
 SIZE = (120, 34)
 SANDBOXES = {"web-frontend": (2, 4, 8), "data-pipeline": (4, 8, 20), "scratch": (1, 2, 4)}
@@ -132,28 +125,21 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="pocketenv-shots-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        process = start_backend_process(data_dir, 0, log_path=Path(tmp) / "server.log")
-        try:
-            url = wait_for_server_json(data_dir, process, timeout=30)
-            wait_until_ready(url, timeout=30, process=process)
-            token, public_key = read_credentials(data_dir)
+    with throwaway_backend("pocketenv-shots-") as backend:
 
-            def client_factory() -> PocketenvClient:
-                return PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url)
+        def client_factory() -> PocketenvClient:
+            return PocketenvClient(
+                api_url=backend.url, token=backend.token, public_key=backend.public_key, storage_url=backend.url
+            )
 
-            async def setup() -> None:
-                async with client_factory() as client:
-                    await populate(client)
+        async def setup() -> None:
+            async with client_factory() as client:
+                await populate(client)
 
-            asyncio.run(setup())
-            # The header shows the default local address rather than this run's random port.
-            context = AppContext("local", "http://127.0.0.1:8789", token, public_key)
-            written = asyncio.run(shoot(context, client_factory))
-        finally:
-            stop_backend_process(process, timeout=15)
+        asyncio.run(setup())
+        # The header shows the default local address rather than this run's random port.
+        context = AppContext("local", "http://127.0.0.1:8789", backend.token, backend.public_key)
+        written = asyncio.run(shoot(context, client_factory))
     for path in written:
         print(f"wrote {path.relative_to(ROOT)}")
     return 0

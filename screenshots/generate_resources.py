@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,13 +21,7 @@ from pocketenv_tui.app.config import AppConfig
 from pocketenv_tui.app.context import AppContext
 from pocketenv_tui.app.resources import ResourceTabs
 from pocketenv_tui.app.screens.sandbox import SandboxScreen
-from pocketenv_tui.local.launcher import (
-    read_credentials,
-    start_backend_process,
-    stop_backend_process,
-    wait_for_server_json,
-    wait_until_ready,
-)
+from pocketenv_tui.local.launcher import throwaway_backend
 
 HERE = Path(__file__).resolve().parent
 SIZE = (120, 34)
@@ -99,17 +92,8 @@ async def main(url: str, token: str, public_key: str) -> None:
 
 
 def run() -> int:
-    with tempfile.TemporaryDirectory(prefix="pocketenv-shots-") as temp:
-        data_dir = Path(temp) / "data"
-        data_dir.mkdir()
-        process = start_backend_process(data_dir, 0, log_path=Path(temp) / "server.log")
-        try:
-            url = wait_for_server_json(data_dir, process, timeout=30)
-            wait_until_ready(url, timeout=30, process=process)
-            token, public_key = read_credentials(data_dir)
-            asyncio.run(main(url, token, public_key))
-        finally:
-            stop_backend_process(process, timeout=15)
+    with throwaway_backend("pocketenv-shots-") as backend:
+        asyncio.run(main(backend.url, backend.token, backend.public_key))
     return 0
 
 

@@ -7,8 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,7 @@ class BackendInfo:
     token: str
     public_key: str
     started: bool  # True when this call started the server, False when it reused a live one
+    data_dir: Path | None = None
 
 
 def serve_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -153,3 +157,20 @@ def stop_backend_process(process: subprocess.Popen[bytes], timeout: float = 10.0
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
+
+
+@contextmanager
+def throwaway_backend(prefix: str = "pocketenv-") -> Iterator[BackendInfo]:
+    """A backend of its own for a script or benchmark: a temporary data dir, a free loopback
+    port; on exit the server is stopped (its sandboxes with it) and the directory removed."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as temp:
+        data_dir = Path(temp) / "data"
+        data_dir.mkdir()
+        process = start_backend_process(data_dir, 0, log_path=Path(temp) / "server.log")
+        try:
+            url = wait_for_server_json(data_dir, process, timeout=30)
+            wait_until_ready(url, timeout=30, process=process)
+            token, public_key = read_credentials(data_dir)
+            yield BackendInfo(url=url, token=token, public_key=public_key, data_dir=data_dir, started=True)
+        finally:
+            stop_backend_process(process, timeout=15)
