@@ -12,6 +12,7 @@ from pocketenv_tui.terminal.widget import TerminalView
 
 FLOOD_BYTES = 5 * 1024 * 1024
 KEYS = list("abcdefghijklmnopqrstuvwxyz0123456789")
+EARLY_KEYS = 6
 
 
 def flood_payload() -> tuple[bytes, int]:
@@ -82,8 +83,13 @@ async def test_flood_keeps_keys_flowing_and_ends_on_the_right_lines() -> None:
 
         typed = b"".join(data for data, _ in app.received)
         assert typed == "".join(KEYS).encode()  # every key, in order
-        during_flood = [pending for _, pending in app.received if pending > 0]
-        assert len(during_flood) >= len(KEYS) // 2, "keys were held up behind the flood"
+        # The first keys are pressed within ~60 ms, long before 5 MB can be parsed: each must be
+        # handled while output is still waiting, with parsing progressing between them, rather
+        # than queued until the flood is over. (How many keys fit in the flood depends on the
+        # machine's speed, so only the early ones are asserted.)
+        early = [pending for _, pending in app.received[:EARLY_KEYS]]
+        assert all(pending > 0 for pending in early), f"keys were held up behind the flood: {early}"
+        assert early == sorted(early, reverse=True) and len(set(early)) == EARLY_KEYS
         assert view.pending_output == 0
 
         height = view.size.height
