@@ -5,6 +5,10 @@ wrapped (``{"sandbox": ...}``) or bare, fields are missing or extra, timestamps 
 where integers are declared, and reads that fail answer ``{}``. Every ``from_json`` here
 accepts all of that without raising: missing optional fields become None, unknown fields are
 kept in ``extra``, unknown status values are kept as they are.
+
+The records a sandbox carries (ports, secrets, services...) live in
+:mod:`pocketenv_tui.api.resource_models`, so that a program that only lists sandboxes does not
+pay for building their classes; their names can still be imported from here.
 """
 
 from __future__ import annotations
@@ -13,8 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-
-from pocketenv_tui.api.crypto import unescape_redacted
 
 T = TypeVar("T")
 
@@ -276,268 +278,14 @@ class SandboxPage:
         return len(self.sandboxes)
 
 
-@dataclass(frozen=True, slots=True)
-class Port:
-    port: int
-    description: str | None = None
-    preview_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Port | None:
-        if not isinstance(data, dict) or _int(data.get("port")) is None:
-            return None
-        return cls(
-            port=_int(data["port"]) or 0,
-            description=_str(data.get("description")),
-            # The Go SDK reads "url"; accept it too.
-            preview_url=_str(data.get("previewUrl") or data.get("url")),
-            extra=_extra(data, ("port", "description", "previewUrl", "url")),
-        )
+_RESOURCE_MODELS = frozenset({
+    "Port", "ExecResult", "Secret", "Variable", "SandboxFile", "Volume", "Service", "Backup", "SshKeys", "TailscaleKey", "Integration",
+})
 
 
-@dataclass(frozen=True, slots=True)
-class ExecResult:
-    stdout: str
-    stderr: str
-    exit_code: int
+def __getattr__(name: str) -> Any:
+    if name in _RESOURCE_MODELS:
+        from pocketenv_tui.api import resource_models
 
-    @classmethod
-    def from_json(cls, data: Any) -> ExecResult:
-        data = data if isinstance(data, dict) else {}
-        code = _int(data.get("exitCode", data.get("exit_code")))
-        return cls(
-            stdout=_str(data.get("stdout")) or "",
-            stderr=_str(data.get("stderr")) or "",
-            exit_code=-1 if code is None else code,
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    id: str
-    name: str
-    created_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Secret | None:
-        record = unwrap(data, "secret")
-        if record is None or not record.get("id"):
-            return None
-        return cls(
-            id=str(record["id"]),
-            name=_str(record.get("name")) or "",
-            created_at=parse_datetime(record.get("createdAt")),
-            extra=_extra(record, ("id", "name", "createdAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Variable:
-    id: str
-    name: str
-    value: str = ""
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Variable | None:
-        record = unwrap(data, "variable")
-        if record is None or not record.get("id"):
-            return None
-        return cls(
-            id=str(record["id"]),
-            name=_str(record.get("name")) or "",
-            value=_str(record.get("value")) or "",
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "name", "value", "createdAt", "updatedAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxFile:
-    id: str
-    path: str
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> SandboxFile | None:
-        record = unwrap(data, "file")
-        if record is None or not record.get("id"):
-            return None
-        return cls(
-            id=str(record["id"]),
-            path=_str(record.get("path")) or "",
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "path", "createdAt", "updatedAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Volume:
-    id: str
-    name: str
-    path: str | None = None
-    read_only: bool | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Volume | None:
-        record = unwrap(data, "volume")
-        if record is None or not record.get("id"):
-            return None
-        return cls(
-            id=str(record["id"]),
-            name=_str(record.get("name")) or "",
-            path=_str(record.get("path")),
-            read_only=_bool(record.get("readOnly")),
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "name", "path", "readOnly", "createdAt", "updatedAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Service:
-    id: str
-    name: str
-    command: str = ""
-    description: str | None = None
-    status: str | None = None
-    ports: list[int] | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    _KNOWN = (
-        "id", "name", "command", "description", "status", "ports", "createdAt", "updatedAt",
-    )  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: Any) -> Service | None:
-        record = unwrap(data, "service")
-        if record is None or not record.get("id"):
-            return None
-        return cls(
-            id=str(record["id"]),
-            name=_str(record.get("name")) or "",
-            command=_str(record.get("command")) or "",
-            description=_str(record.get("description")),
-            status=_str(record.get("status")),
-            ports=_int_list(record.get("ports")),
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, cls._KNOWN),
-        )
-
-    @property
-    def is_running(self) -> bool:
-        return (self.status or "").upper() == STATUS_RUNNING
-
-
-@dataclass(frozen=True, slots=True)
-class Backup:
-    id: str
-    directory: str | None = None
-    description: str | None = None
-    expires_at: datetime | None = None
-    created_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> Backup | None:
-        if not isinstance(data, dict) or not data.get("id"):
-            return None
-        return cls(
-            id=str(data["id"]),
-            directory=_str(data.get("directory")),
-            description=_str(data.get("description")),
-            expires_at=parse_datetime(data.get("expiresAt")),
-            created_at=parse_datetime(data.get("createdAt")),
-            extra=_extra(data, ("id", "directory", "description", "expiresAt", "createdAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SshKeys:
-    id: str | None
-    public_key: str
-    private_key: str  # as the server shows it: redacted, newlines escaped as \n
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> SshKeys | None:
-        # The Go SDK expects a {sshKeys} wrapper; the server sends the record bare.
-        record = unwrap(data, "sshKeys")
-        if record is None or not (record.get("publicKey") or record.get("privateKey")):
-            return None
-        return cls(
-            id=_str(record.get("id")),
-            public_key=_str(record.get("publicKey")) or "",
-            private_key=_str(record.get("privateKey")) or "",
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "publicKey", "privateKey", "createdAt", "updatedAt")),
-        )
-
-    @property
-    def private_key_display(self) -> str:
-        """The redacted private key with real newlines, for showing to a person."""
-        return unescape_redacted(self.private_key)
-
-
-@dataclass(frozen=True, slots=True)
-class TailscaleKey:
-    id: str | None
-    auth_key: str  # redacted
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Any) -> TailscaleKey | None:
-        record = unwrap(data, "tailscaleAuthKey")
-        if record is None or "authKey" not in record:
-            return None
-        return cls(
-            id=_str(record.get("id")),
-            auth_key=_str(record.get("authKey")) or "",
-            created_at=parse_datetime(record.get("createdAt")),
-            updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "authKey", "createdAt", "updatedAt")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Integration:
-    id: str
-    name: str
-    webhook_url: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @classmethod
-    def from_json(cls, data: Any) -> Integration | None:
-        if not isinstance(data, dict) or not data.get("id"):
-            return None
-        return cls(
-            id=str(data["id"]),
-            name=_str(data.get("name")) or "",
-            webhook_url=_str(data.get("webhookUrl")),
-            created_at=parse_datetime(data.get("createdAt")),
-            updated_at=parse_datetime(data.get("updatedAt")),
-        )
+        return getattr(resource_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

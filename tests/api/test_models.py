@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pocketenv_tui.api.models import (
+from pocketenv_tui.api import models
+from pocketenv_tui.api.models import Page, Profile, Sandbox, SandboxPage, parse_datetime
+from pocketenv_tui.api.resource_models import (
     Backup,
     ExecResult,
-    Page,
     Port,
-    Profile,
-    Sandbox,
-    SandboxPage,
     Secret,
     Service,
     SshKeys,
     TailscaleKey,
     Variable,
     Volume,
-    parse_datetime,
 )
 
 DETAILED = {
@@ -215,3 +214,19 @@ def test_keys() -> None:
 def test_page_is_iterable() -> None:
     page = Page(items=["a", "b"], total=5)
     assert list(page) == ["a", "b"] and len(page) == 2 and page.total == 5
+
+
+def test_resource_models_load_only_when_named():
+    """Listing sandboxes does not build the resource classes; naming one through
+    ``pocketenv_tui.api.models`` still works."""
+    program = (
+        "import sys\n"
+        "import pocketenv_tui.api.first_page\n"
+        "assert 'pocketenv_tui.api.resource_models' not in sys.modules\n"
+        "from pocketenv_tui.api.models import Secret\n"
+        "from pocketenv_tui.api.resource_models import Secret as Same\n"
+        "assert Secret is Same\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)
+    with pytest.raises(AttributeError):
+        models.NoSuchModel  # noqa: B018

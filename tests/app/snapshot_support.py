@@ -13,7 +13,8 @@ import dataclasses
 import inspect
 from datetime import UTC, datetime
 
-from pocketenv_tui.api.models import Port, Sandbox
+from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.api.resource_models import Port
 
 FIXED_INSTANT = datetime(2026, 4, 15, 9, 30, 0, tzinfo=UTC)
 DISPLAY_URL = "http://127.0.0.1:8789"  # what the header shows instead of the test's random port

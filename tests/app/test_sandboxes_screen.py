@@ -206,6 +206,27 @@ async def test_filter_narrows_rows_and_escape_clears_it(local_backend):
             await delete_quietly(client, keep.id)
 
 
+async def test_prompts_are_mounted_after_the_first_frame_or_on_their_key(local_backend):
+    app = make_app(local_backend, refresh=600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        await wait_for(pilot, lambda: main.poll_count >= 1, "the first list")
+        filter_field, command_field = main.query_one("#filter"), main.query_one("#command")
+        assert not filter_field.display and not command_field.display
+        # A key that comes before the prompts are mounted mounts them and still lands in them.
+        await filter_field.remove()
+        await command_field.remove()
+        await pilot.press("slash", *"abc")
+        assert main.query_one("#filter").value == "abc"
+        assert main.filter_text == "abc"
+        await pilot.press("escape")
+        assert main.filter_text == "" and not main.query_one("#filter").display
+        await main.query_one("#command").remove()
+        await pilot.press("colon", *"running", "enter")
+        assert main.view == "running"
+        assert not main.query_one("#command").display
+
+
 async def test_refresh_key_polls_at_once(local_backend):
     async with client_for(local_backend) as client:
         app = make_app(local_backend, refresh=600.0)  # polling alone would not see it in time

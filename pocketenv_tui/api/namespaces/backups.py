@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pocketenv_tui.api.models import Backup, items_of
+from pocketenv_tui.api.models import items_of
 from pocketenv_tui.api.namespaces.base import Namespace
+from pocketenv_tui.api.resource_models import Backup
 
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TTL_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.IGNORECASE)

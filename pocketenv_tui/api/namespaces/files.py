@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pocketenv_tui.api.models import SandboxFile
 from pocketenv_tui.api.namespaces.records import RecordNamespace
+from pocketenv_tui.api.resource_models import SandboxFile
 from pocketenv_tui.api.xrpc import drop_none
 
 

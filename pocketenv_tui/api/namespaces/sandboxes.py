@@ -16,19 +16,10 @@ from typing import Any
 from pocketenv_tui.api.config import ClientConfig
 from pocketenv_tui.api.crypto import redact, redact_ssh_private_key, redact_tailscale
 from pocketenv_tui.api.errors import PocketenvError, PocketenvTimeoutError
-from pocketenv_tui.api.models import (
-    STATUS_RUNNING,
-    ExecResult,
-    Integration,
-    Port,
-    Sandbox,
-    SandboxPage,
-    SshKeys,
-    TailscaleKey,
-    items_of,
-)
+from pocketenv_tui.api.models import STATUS_RUNNING, Sandbox, SandboxPage, items_of
 from pocketenv_tui.api.namespaces.base import Namespace
 from pocketenv_tui.api.pagination import iterate_pages
+from pocketenv_tui.api.resource_models import ExecResult, Integration, Port, SshKeys, TailscaleKey
 from pocketenv_tui.api.xrpc import XrpcTransport, drop_none
 
 SANDBOX_ID_PREFIX = "sbx_"

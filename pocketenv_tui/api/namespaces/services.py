@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pocketenv_tui.api.models import Service, items_of
+from pocketenv_tui.api.models import items_of
 from pocketenv_tui.api.namespaces.base import Namespace
+from pocketenv_tui.api.resource_models import Service
 from pocketenv_tui.api.xrpc import drop_none
 
 

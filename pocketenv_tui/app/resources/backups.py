@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.binding import Binding
 
-from pocketenv_tui.api.models import Backup
+from pocketenv_tui.api.resource_models import Backup
 from pocketenv_tui.app.formatting import as_utc, format_duration
 from pocketenv_tui.app.resources.form import Field, Values
 from pocketenv_tui.app.resources.pane import TablePane

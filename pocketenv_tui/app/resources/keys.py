@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from pocketenv_tui.api.models import SshKeys, TailscaleKey
+from pocketenv_tui.api.resource_models import SshKeys, TailscaleKey
 from pocketenv_tui.app.resources.form import Field, FormRefused, Values
 from pocketenv_tui.app.resources.keygen import generate_ed25519
 from pocketenv_tui.app.resources.pane import ResourcePane

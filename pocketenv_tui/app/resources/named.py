@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding
 
-from pocketenv_tui.api.models import Secret, Variable
+from pocketenv_tui.api.resource_models import Secret, Variable
 from pocketenv_tui.app.resources.form import Field, FormRefused, FormScreen, Values
 from pocketenv_tui.app.resources.pane import TablePane
 from pocketenv_tui.app.resources.rules import env_name_error, normalize_env_name, required_error

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.binding import Binding
 
-from pocketenv_tui.api.models import SandboxFile, Volume
+from pocketenv_tui.api.resource_models import SandboxFile, Volume
 from pocketenv_tui.app.resources.form import Field, FormRefused, FormScreen, Values
 from pocketenv_tui.app.resources.pane import TablePane
 from pocketenv_tui.app.resources.rules import absolute_path_error, required_error

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from pocketenv_tui.api import PocketenvError
-from pocketenv_tui.api.models import Service
+from pocketenv_tui.api.resource_models import Service
 from pocketenv_tui.app.formatting import status_text
 from pocketenv_tui.app.resources.form import Field, Values
 from pocketenv_tui.app.resources.pane import TablePane

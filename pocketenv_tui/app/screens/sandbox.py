@@ -17,7 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from pocketenv_tui.api import PocketenvError
-from pocketenv_tui.api.models import Port, Sandbox
+from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.api.resource_models import Port
 from pocketenv_tui.app.errors import describe_error
 from pocketenv_tui.app.formatting import (
     format_resources,

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -34,6 +35,8 @@ from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from pocketenv_tui.app.app import PocketenvApp
     from pocketenv_tui.app.screens.create import CreateRequest
 
@@ -45,6 +48,12 @@ VIEWS: dict[str, str] = {
 PENDING_LABELS = {"start": "STARTING…", "stop": "STOPPING…", "delete": "DELETING…"}
 DONE_WORDS = {"start": "is running", "stop": "stopped", "delete": "deleted"}
 SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell"}
+# The one-line prompts under the table, by widget id: mounted just after the first frame (a
+# hidden Input costs start-up time and nobody can type before the list is up).
+PROMPTS = {
+    "filter": "filter (enter keeps it, esc clears)",
+    "command": ":command (tab: none, enter runs, esc closes)",
+}
 MAX_BACKOFF = 60.0
 
 
@@ -119,8 +128,6 @@ class SandboxesScreen(Screen[None]):
         with Vertical(id="table-area"):
             yield LiveTable(id="sandboxes")
             yield Static("", id="empty", classes="empty-state")
-        yield Input(placeholder="filter (enter keeps it, esc clears)", id="filter", classes="prompt-line")
-        yield Input(placeholder=":command (tab: none, enter runs, esc closes)", id="command", classes="prompt-line")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -130,9 +137,8 @@ class SandboxesScreen(Screen[None]):
         header.context_label = self.pocketenv.context.label
         self._update_view_label()
         self.query_one("#problem").display = False
-        self.query_one("#filter").display = False
-        self.query_one("#command").display = False
         self._update_empty_state()
+        self.call_after_refresh(self._mount_prompts)
         self.set_interval(1.0, self._tick_freshness)
         # The page fetched while Textual loaded goes into the very first frame, as a table
         # filled in on_mount would; polling then starts one interval later.
@@ -475,8 +481,34 @@ class SandboxesScreen(Screen[None]):
             self.pocketenv.open_shell(sandbox)
 
     # -- filter, sort, views ----------------------------------------------------------------------
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+    def _mount_prompts(self) -> AwaitMount | None:
+        missing = [name for name in PROMPTS if self._prompt(name) is None]
+        if not missing or not self.is_attached:  # detached: the app quit on its first frame
+            return None
+        fields = [
+            Input(placeholder=PROMPTS[name], id=name, classes="prompt-line") for name in missing
+        ]
+        for field in fields:
+            field.display = False
+        return self.mount(*fields, before=self.query_one(KeyFooter))
+
+    def _prompt(self, name: str) -> Input | None:
+        try:
+            return self.query_one(f"#{name}", Input)
+        except NoMatches:
+            return None
+
+    async def _open_prompt(self, name: str) -> Input:
+        """The prompt, mounted first if a key came before the first frame's follow-up did."""
+        mounting = self._mount_prompts()
+        if mounting is not None:
+            await mounting
+        field = self._prompt(name)
+        assert field is not None
+        return field
+
+    async def action_filter(self) -> None:
+        field = await self._open_prompt("filter")
         field.display = True
         field.value = self.filter_text
         # Focus now, not on the next loop turn: keys typed right after "/" belong to the filter.
@@ -490,18 +522,20 @@ class SandboxesScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        if not self.filter_text:
-            self.query_one("#filter").display = False
+        field = self._prompt("filter")
+        if not self.filter_text and field is not None:
+            field.display = False
         self.set_focus(self.query_one(LiveTable))
 
     def action_back(self) -> None:
         self.clear_filter()
 
     def clear_filter(self) -> None:
-        field = self.query_one("#filter", Input)
         self.filter_text = ""
-        field.value = ""
-        field.display = False
+        field = self._prompt("filter")
+        if field is not None:
+            field.value = ""
+            field.display = False
         self._update_view_label()
         self.render_rows()
         self.set_focus(self.query_one(LiveTable))
@@ -572,16 +606,17 @@ class SandboxesScreen(Screen[None]):
         self.refresh_now()
 
     # -- command line, help -------------------------------------------------------------------------
-    def action_command_line(self) -> None:
-        field = self.query_one("#command", Input)
+    async def action_command_line(self) -> None:
+        field = await self._open_prompt("command")
         field.value = ""
         field.display = True
         self.set_focus(field)
 
     def close_command_line(self) -> None:
-        field = self.query_one("#command", Input)
-        field.value = ""
-        field.display = False
+        field = self._prompt("command")
+        if field is not None:
+            field.value = ""
+            field.display = False
         self.set_focus(self.query_one(LiveTable))
 
     @on(Input.Submitted, "#command")
