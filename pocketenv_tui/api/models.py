@@ -278,9 +278,13 @@ class SandboxPage:
         return len(self.sandboxes)
 
 
-_RESOURCE_MODELS = frozenset({
-    "Port", "ExecResult", "Secret", "Variable", "SandboxFile", "Volume", "Service", "Backup", "SshKeys", "TailscaleKey", "Integration",
-})
+# Names importable from here but defined in resource_models (loaded on first use).
+_RESOURCE_MODELS = frozenset(
+    {
+        "Port", "ExecResult", "Secret", "Variable", "SandboxFile", "Volume", "Service",
+        "Backup", "SshKeys", "TailscaleKey", "Integration",
+    }
+)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
