@@ -58,6 +58,8 @@ _MAX_SAVEPOINTS = 64
 _PRIMARY_DA = "\x1b[?1;2c"  # VT100 with advanced video, as xterm.js answers
 _SECONDARY_DA = "\x1b[>1;10;0c"  # VT220, firmware 10
 
+RGB = tuple[int, int, int]
+
 
 class _Row:
     """One screen row: ``chars[x]`` is the text of cell x ("" right of a wide char)."""
@@ -109,6 +111,10 @@ class TerminalScreen(pyte.Screen):
         self.app_keypad = False
         self.generation = 0
         self.bells = 0
+        #: What ``OSC 10 ; ?`` and ``OSC 11 ; ?`` answer: the default foreground and background
+        #: as RGB. The widget sets them from its theme; programs such as vim use the answer to
+        #: choose light or dark colours.
+        self.default_colors: tuple[RGB, RGB] = ((0xE5, 0xE5, 0xE5), (0x00, 0x00, 0x00))
         self._replies: list[str] = []
         self._dirty_all = True
         self._reported_cursor: tuple[int, int, bool] | None = None
@@ -885,6 +891,14 @@ class TerminalScreen(pyte.Screen):
                 y -= self.margins.top
             prefix = "?" if kwargs.get("private") else ""
             self.write_process_input(f"\x1b[{prefix}{y};{x}R")
+
+    def report_default_color(self, which: int, terminator: str = "\x1b\\") -> None:
+        """Answer ``OSC 10 ; ?`` (``which`` 10, foreground) or ``OSC 11 ; ?`` (background) in
+        xterm's form, ending with the terminator the query used."""
+        red, green, blue = self.default_colors[which - 10]
+        self.write_process_input(
+            f"\x1b]{which};rgb:{red:02x}{red:02x}/{green:02x}{green:02x}/{blue:02x}{blue:02x}{terminator}"
+        )
 
     def write_process_input(self, data: str) -> None:
         self._replies.append(data)

@@ -14,6 +14,7 @@ whole.
 Where pyte draws garbage, this parser does what xterm does instead:
 - CSI sequences with intermediates (``CSI ! p``, ``CSI 2 SP q``) or a ``<``/``=``/``>``
   prefix are consumed; ``CSI > c`` (secondary device attributes) is answered.
+- ``OSC 10 ; ?`` and ``OSC 11 ; ?`` (default colour queries) are answered.
 - SGR with colon sub-parameters (``CSI 38:2::255:0:0 m``, ``CSI 4:3 m``) is understood.
 - DCS, SOS, PM and APC strings are swallowed up to their terminator.
 - ``ESC ( 0`` (DEC line drawing), SO and SI work in UTF-8 mode, as in xterm, so ncurses
@@ -341,6 +342,9 @@ class FastStream(pyte.Stream):
             return pos
         self._resume = match.end()
         number, _, text = body.partition(";")
+        if number in ("10", "11") and text == "?":
+            terminator = match.group()[-1]
+            self.screen.report_default_color(int(number), "\x07" if terminator == "\x07" else "\x1b\\")
         if number in ("0", "1"):
             self.screen.set_icon_name(text)
         if number in ("0", "2"):

@@ -152,7 +152,7 @@ class TerminalView(Widget, can_focus=True):
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
-        self._styles.reset(self.rich_style)
+        self._take_theme_colors()
         self._update_border()
         self._pump_worker = self.run_worker(
             self._pump_loop(), name="terminal-output", group="terminal-output", exclusive=True
@@ -166,8 +166,19 @@ class TerminalView(Widget, can_focus=True):
         super().notify_style_update()
         # Theme or focus styles changed: default colours come from here, so rebuild.
         if self.is_mounted:
-            self._styles.reset(self.rich_style)
+            self._take_theme_colors()
             self._strips.clear()
+
+    def _take_theme_colors(self) -> None:
+        """The theme's colours become the cells' defaults and the answers to colour queries."""
+        style = self.rich_style
+        self._styles.reset(style)
+        foreground, background = self.terminal.default_colors
+        if style.color is not None:
+            foreground = tuple(style.color.get_truecolor())  # type: ignore[assignment]
+        if style.bgcolor is not None:
+            background = tuple(style.bgcolor.get_truecolor())  # type: ignore[assignment]
+        self.terminal.default_colors = (foreground, background)
 
     # ------------------------------------------------------------------ sessions
     def connect(

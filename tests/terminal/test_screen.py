@@ -104,6 +104,17 @@ def test_device_status_and_attribute_queries_are_answered() -> None:
     assert screen.take_replies() == b""
 
 
+def test_default_colour_queries_are_answered_with_the_query_terminator() -> None:
+    screen = make()
+    screen.default_colors = ((0xC0, 0xC5, 0xCE), (0x1E, 0x1E, 0x2E))
+    feed(screen, "\x1b]10;?\x07\x1b]11;?\x1b\\")
+    assert screen.take_replies() == b"\x1b]10;rgb:c0c0/c5c5/cece\x07\x1b]11;rgb:1e1e/1e1e/2e2e\x1b\\"
+    # Split anywhere, including inside the terminator; a title or a colour being set is no query.
+    for piece in ("\x1b]1", "1;?\x1b", "\\", "\x1b]2;title\x07\x1b]11;#000000\x07"):
+        feed(screen, piece)
+    assert screen.take_replies() == b"\x1b]11;rgb:1e1e/1e1e/2e2e\x1b\\"
+
+
 def test_cursor_report_clamps_the_pending_wrap_column() -> None:
     screen = feed(make(columns=4), "abcd\x1b[6n")
     assert screen.take_replies() == b"\x1b[1;4R"

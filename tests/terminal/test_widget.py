@@ -78,6 +78,29 @@ async def test_every_key_but_leave_goes_to_the_shell() -> None:
         assert view.border_title == LEAVE_HINT
 
 
+async def test_colour_queries_are_answered_with_the_theme_colours() -> None:
+    app = TermApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = await focused_view(pilot)
+
+        async def answer() -> bytes:
+            app.sent.clear()
+            view.write(b"\x1b]11;?\x07")
+            await settle(pilot, view)
+            return bytes(app.sent)
+
+        def expected() -> bytes:
+            red, green, blue = view.rich_style.bgcolor.get_truecolor()
+            return f"\x1b]11;rgb:{red:02x}{red:02x}/{green:02x}{green:02x}/{blue:02x}{blue:02x}\x07".encode()
+
+        dark = await answer()
+        assert dark == expected()
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = await answer()
+        assert light == expected() and light != dark
+
+
 async def test_ctrl_q_quits_once_the_terminal_is_left() -> None:
     app = TermApp()
     async with app.run_test(size=(60, 12)) as pilot:
