@@ -25,6 +25,7 @@ from pocketenv_tui.app.context import (
     available_contexts,
     local_context,
 )
+from pocketenv_tui.app.key_replay import ReplaysKeysAcrossScreens
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
 from pocketenv_tui.app.stylesheets import stylesheets
 
@@ -52,7 +53,7 @@ def terminal_dialect(sandbox: Sandbox) -> str:
     return "cf" if (sandbox.provider or "") in ("local", "cloudflare") else "pty"
 
 
-class PocketenvApp(App[int]):
+class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
     TITLE = "pocketenv-tui"
     CSS_PATH = stylesheets("app", "sandboxes")  # the main screen is always shown
     BINDINGS = [

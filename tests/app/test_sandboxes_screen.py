@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from textual import events
 from textual.command import CommandList, CommandPalette
 
 from pocketenv_tui.app.app import PocketenvApp
@@ -225,6 +226,23 @@ async def test_prompts_are_mounted_after_the_first_frame_or_on_their_key(local_b
         await pilot.press("colon", *"running", "enter")
         assert main.view == "running"
         assert not main.query_one("#command").display
+
+
+async def test_keys_typed_right_behind_a_key_that_opens_a_screen_land_in_it(local_backend):
+    app = make_app(local_backend, refresh=600.0)
+    async with app.run_test(size=SIZE) as pilot:
+        main = app.main_screen
+        await wait_for(pilot, lambda: main.poll_count >= 1, "the first list")
+        # One burst, as a terminal delivers a fast typist or `tmux send-keys`: every key is read
+        # before the create form exists. "s", "x" and "d" must not act on the list behind it.
+        for key in ["n", "d", "e", "v", "s", "x"]:
+            app.post_message(events.Key(key, key))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, CreateScreen) and app.screen.query_one("#name").value == "devsx",
+            "the name typed into the form",
+        )
+        assert not main.pending
 
 
 async def test_refresh_key_polls_at_once(local_backend):
