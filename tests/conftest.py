@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pocketenv_tui.local.launcher import (
     read_credentials,
@@ -27,6 +28,12 @@ from pocketenv_tui.local.launcher import (
     wait_for_server_json,
     wait_until_ready,
 )
+
+# On CI the property tests replay the same examples every run (a submission must not fail on
+# an input found by chance); elsewhere they keep exploring new ones.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -205,7 +206,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             self.notify(f"Unknown context {escape(name)}: use :ctx local or :ctx api.", severity="warning")
             return
         self.notify(f"Switching to {name}…", title="Context")
-        self.run_worker(self._switch_context(name), group="context", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._switch_context, name), group="context", exclusive=True, exit_on_error=False)
 
     async def _switch_context(self, name: str) -> None:
         try:

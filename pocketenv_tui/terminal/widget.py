@@ -155,7 +155,7 @@ class TerminalView(Widget, can_focus=True):
         self._take_theme_colors()
         self._update_border()
         self._pump_worker = self.run_worker(
-            self._pump_loop(), name="terminal-output", group="terminal-output", exclusive=True
+            self._pump_loop, name="terminal-output", group="terminal-output", exclusive=True
         )
 
     async def on_unmount(self) -> None:
@@ -201,7 +201,7 @@ class TerminalView(Widget, can_focus=True):
         )
         self.attach(session)
         self.run_worker(
-            session.run(), name="terminal-session", group="terminal-session",
+            session.run, name="terminal-session", group="terminal-session",
             exclusive=True, exit_on_error=False,
         )
         return session

@@ -2,10 +2,14 @@
 
 Hypothesis builds streams from the sequences both implement (text, wide and combining
 characters, C0 controls, cursor movement, erase/insert/delete, SGR, margins, modes, tabs,
-save/restore) and compares the two screens. The reference is stock ``pyte.Screen`` with a
-single fix: pyte 0.8.2's ``delete_lines`` leaves a row untouched when the row below it was
-never materialised in its sparse buffer (so ``CSI M`` results depend on whether ``display``
-was read earlier); TerminalScreen implements the documented behaviour.
+save/restore) and compares the two screens. The reference is stock ``pyte.Screen`` with two
+fixes, where TerminalScreen implements the documented (xterm) behaviour:
+- pyte 0.8.2's ``delete_lines`` leaves a row untouched when the row below it was never
+  materialised in its sparse buffer (so ``CSI M`` results depend on whether ``display`` was
+  read earlier);
+- its ``insert_characters`` moves the character that should fall off the right margin to the
+  column just past it, where a later ``CSI P`` pulls it back on screen (``0`` ``CR``
+  ``CSI 2 @`` ``CSI P`` on a 2-column line shows `` 0`` instead of blanks).
 
 Inputs on which pyte itself raises (its ``display`` fails on half of an overwritten wide
 character) are skipped: the requirement is equality on inputs pyte handles.
@@ -22,7 +26,16 @@ from pocketenv_tui.terminal.screen import TerminalScreen
 
 
 class ReferenceScreen(pyte.Screen):
-    """Stock pyte with ``delete_lines`` fixed (see module docstring)."""
+    """Stock pyte with ``delete_lines`` and ``insert_characters`` fixed (see module docstring)."""
+
+    def insert_characters(self, count=None):
+        self.dirty.add(self.cursor.y)
+        count = count or 1
+        line = self.buffer[self.cursor.y]
+        for x in range(self.columns, self.cursor.x - 1, -1):
+            if x + count < self.columns:  # pyte: <=, which keeps one character off screen
+                line[x + count] = line[x]
+            line.pop(x, None)
 
     def delete_lines(self, count=None):
         count = count or 1
@@ -165,3 +178,15 @@ def test_bulk_output_matches_pyte() -> None:
     for start in range(0, len(data), 1000):
         screen.feed(data[start : start + 1000])
     assert our_state(screen) == expected
+
+
+def test_insert_characters_push_text_off_the_right_margin() -> None:
+    """The case Hypothesis found where stock pyte is wrong (see the module docstring)."""
+    data = b"0\r\x1b[2@\x1b[P"
+    screen = _strict_screen(2, 1)
+    screen.feed(data)
+    assert screen.display == ["  "]
+    assert reference_state(data, 2, 1)[0] == ["  "]
+    stock = pyte.Screen(2, 1)
+    pyte.ByteStream(stock).feed(data)
+    assert stock.display == [" 0"]  # why the reference overrides insert_characters

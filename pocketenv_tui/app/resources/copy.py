@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.markup import escape
@@ -109,7 +110,7 @@ class CopyPane(ResourcePane):
         transfer = Transfer(direction, values["local"].strip(), values["remote"].strip())
         self.last[direction] = transfer
         self.busy = True
-        self.run_worker(self._run(transfer), group="copy", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._run, transfer), group="copy", exclusive=True, exit_on_error=False)
         return ""  # the pane reports progress and the outcome
 
     def _progress(self, done: float, total: float, status: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from textual import on
@@ -201,7 +202,7 @@ class FormScreen(ModalScreen[str | None]):
         self.sending = True
         self.query_one("#form-submit", Button).disabled = True
         self.show_form_error(None)
-        self.run_worker(self._send(self.values()), group="form-submit", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._send, self.values()), group="form-submit", exclusive=True, exit_on_error=False)
 
     async def _send(self, values: Values) -> None:
         try:

@@ -66,7 +66,7 @@ class ResourcePane(Vertical):
 
     # -- loading ----------------------------------------------------------------------------
     def reload(self) -> None:
-        self.run_worker(self._load_reporting(), group=f"{self.id}-load", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_reporting, group=f"{self.id}-load", exclusive=True, exit_on_error=False)
 
     async def _load_reporting(self) -> None:
         problem = self.query(".pane-problem")
@@ -150,7 +150,7 @@ class ResourcePane(Vertical):
             self.notify(escape(done), title=self.title)
             await self._load_reporting()
 
-        self.run_worker(run(), group=f"{self.id}-action", exit_on_error=False)
+        self.run_worker(run, group=f"{self.id}-action", exit_on_error=False)
 
 
 class TablePane(ResourcePane, Generic[R]):

@@ -93,7 +93,7 @@ class ServicesPane(TablePane[Service]):
         self.query_one("#services-log-title", Label).update(f"Log — {item.name}")
         self.query_one("#services-log-title").display = True
         self.query_one("#services-log-pane").display = True
-        self.run_worker(self._load_log(), group="services-log", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load_log, group="services-log", exclusive=True, exit_on_error=False)
 
     async def _load_log(self) -> None:
         service_id = self.log_service_id

@@ -4,6 +4,7 @@ what it carries (secrets, variables, files, volumes, services, keys, backups, co
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -138,7 +139,7 @@ class SandboxScreen(Screen[None]):
 
     # -- polling ---------------------------------------------------------------------------
     def refresh_now(self) -> None:
-        self.run_worker(self._poll(), group="poll-sandbox", exclusive=True, exit_on_error=False)
+        self.run_worker(self._poll, group="poll-sandbox", exclusive=True, exit_on_error=False)
 
     async def _poll(self) -> None:
         client = self.pocketenv.client
@@ -237,7 +238,7 @@ class SandboxScreen(Screen[None]):
 
         def submitted(request: ExposeRequest | None) -> None:
             if request is not None:
-                self.run_worker(self._expose(sandbox_id, request), group="ports-action", exit_on_error=False)
+                self.run_worker(partial(self._expose, sandbox_id, request), group="ports-action", exit_on_error=False)
 
         self.app.push_screen(ExposeScreen(self.sandbox.name), submitted)
 
@@ -271,7 +272,7 @@ class SandboxScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self._unexpose(sandbox_id, port.port), group="ports-action", exit_on_error=False)
+                self.run_worker(partial(self._unexpose, sandbox_id, port.port), group="ports-action", exit_on_error=False)
 
         self.app.push_screen(
             ConfirmScreen(f"Unexpose port {port.port} of {self.sandbox.name}? Its preview URL stops working.", yes_label="Unexpose"),
@@ -328,7 +329,7 @@ class SandboxScreen(Screen[None]):
         if not command:
             return
         event.input.value = ""
-        self.run_worker(self._exec(self.sandbox.id, command), group="exec", exit_on_error=False)
+        self.run_worker(partial(self._exec, self.sandbox.id, command), group="exec", exit_on_error=False)
 
     async def _exec(self, sandbox_id: str, command: str) -> None:
         pane = self.query_one("#exec-pane")
@@ -350,7 +351,7 @@ class SandboxScreen(Screen[None]):
     def action_vscode(self) -> None:
         if self._refused("vscode"):
             return
-        self.run_worker(self._vscode(self.sandbox.id), group="vscode", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._vscode, self.sandbox.id), group="vscode", exclusive=True, exit_on_error=False)
 
     async def _vscode(self, sandbox_id: str) -> None:
         note = self.query_one("#vscode", Static)
@@ -381,7 +382,7 @@ class SandboxScreen(Screen[None]):
             return
         self.busy = "STARTING…" if action == "start" else "STOPPING…"
         self.show_fields()
-        self.run_worker(self._run_lifecycle(action, self.sandbox.id), group="lifecycle", exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._run_lifecycle, action, self.sandbox.id), group="lifecycle", exclusive=True, exit_on_error=False)
 
     async def _run_lifecycle(self, action: str, sandbox_id: str) -> None:
         client = self.pocketenv.client

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -162,7 +163,7 @@ class SandboxesScreen(Screen[None]):
         """Poll immediately; the exclusive group cancels any poll already under way."""
         self._poll_generation += 1
         self.run_worker(
-            self._poll_loop(self._poll_generation),
+            partial(self._poll_loop, self._poll_generation),
             group="poll-sandboxes",
             exclusive=True,
             exit_on_error=False,
@@ -365,7 +366,7 @@ class SandboxesScreen(Screen[None]):
         self.pending[sandbox.id] = PENDING_LABELS[action]
         self.render_rows()
         self.run_worker(
-            self._lifecycle(action, sandbox.id, sandbox.name),
+            partial(self._lifecycle, action, sandbox.id, sandbox.name),
             group=f"action-{sandbox.id}",
             exit_on_error=False,
             name=f"{action}-{sandbox.id}",
@@ -417,7 +418,7 @@ class SandboxesScreen(Screen[None]):
 
         def submitted(request: CreateRequest | None) -> None:
             if request is not None:
-                self.run_worker(self._create(request), group="create", exit_on_error=False)
+                self.run_worker(partial(self._create, request), group="create", exit_on_error=False)
 
         self.app.push_screen(CreateScreen(self._catalog_options, providers, base=base), submitted)
 

@@ -46,7 +46,7 @@ class ShellScreen(Screen[None]):
         yield TerminalView(id="terminal")
 
     def on_mount(self) -> None:
-        self.run_worker(self._connect(), group="shell-connect", exclusive=True, exit_on_error=False)
+        self.run_worker(self._connect, group="shell-connect", exclusive=True, exit_on_error=False)
 
     async def _connect(self) -> None:
         client = self.pocketenv.client
