@@ -499,6 +499,12 @@ class SandboxesScreen(Screen[None]):
         except NoMatches:
             return None
 
+    def _hide_prompt(self, name: str) -> None:
+        field = self._prompt(name)
+        if field is not None:
+            field.value = ""
+            field.display = False
+
     async def _open_prompt(self, name: str) -> Input:
         """The prompt, mounted first if a key came before the first frame's follow-up did."""
         mounting = self._mount_prompts()
@@ -523,9 +529,8 @@ class SandboxesScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        field = self._prompt("filter")
-        if not self.filter_text and field is not None:
-            field.display = False
+        if not self.filter_text:
+            self._hide_prompt("filter")
         self.set_focus(self.query_one(LiveTable))
 
     def action_back(self) -> None:
@@ -533,10 +538,7 @@ class SandboxesScreen(Screen[None]):
 
     def clear_filter(self) -> None:
         self.filter_text = ""
-        field = self._prompt("filter")
-        if field is not None:
-            field.value = ""
-            field.display = False
+        self._hide_prompt("filter")
         self._update_view_label()
         self.render_rows()
         self.set_focus(self.query_one(LiveTable))
@@ -614,10 +616,7 @@ class SandboxesScreen(Screen[None]):
         self.set_focus(field)
 
     def close_command_line(self) -> None:
-        field = self._prompt("command")
-        if field is not None:
-            field.value = ""
-            field.display = False
+        self._hide_prompt("command")
         self.set_focus(self.query_one(LiveTable))
 
     @on(Input.Submitted, "#command")
