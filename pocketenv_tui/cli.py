@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from pocketenv_tui.local.server import run_serve
+        from pocketenv_tui.local.serve import run_serve
 
         return run_serve(
             host=args.host,

@@ -64,8 +64,8 @@ class AppContext:
 
 def local_context(data_dir: Path | None = None) -> AppContext:
     """Reuse or start the local backend serving ``data_dir``; blocks until it answers."""
-    from pocketenv_tui.local.datadir import resolve_data_dir
     from pocketenv_tui.local.launcher import ensure_backend
+    from pocketenv_tui.local.state.datadir import resolve_data_dir
 
     directory = resolve_data_dir(data_dir)
     try:

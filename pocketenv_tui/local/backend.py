@@ -14,12 +14,12 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from pocketenv_tui.local.identity import Identity
-from pocketenv_tui.local.ids import now_iso
-from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
+from pocketenv_tui.local.http.validate import invalid, not_found
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
 from pocketenv_tui.local.spec import build_spec, volume_dir
-from pocketenv_tui.local.store import Store
-from pocketenv_tui.local.validate import invalid, not_found
+from pocketenv_tui.local.state.identity import Identity
+from pocketenv_tui.local.state.ids import now_iso
+from pocketenv_tui.local.state.store import Store
 
 log = logging.getLogger("pocketenv_tui.local")
 

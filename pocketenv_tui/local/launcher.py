@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocketenv_tui.local.datadir import read_server_json, resolve_data_dir
+from pocketenv_tui.local.state.datadir import read_server_json, resolve_data_dir
 
 
 def answers_ok(url: str, timeout: float = 2.0) -> bool:

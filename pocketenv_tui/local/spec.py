@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pocketenv_tui.local.identity import Identity
-from pocketenv_tui.local.runtime import SandboxSpec, ServiceSpec
-from pocketenv_tui.local.store import Store
+from pocketenv_tui.local.sandbox.runtime import SandboxSpec, ServiceSpec
+from pocketenv_tui.local.state.identity import Identity
+from pocketenv_tui.local.state.store import Store
 
 
 def volume_dir(data_dir: Path, volume_id: str) -> Path:

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from pocketenv_tui.api.crypto import seal
-from pocketenv_tui.local.archive import ArchiveError, pack_directory, unpack_into
-from pocketenv_tui.local.identity import decode_jwt, load_or_create_identity, sign_jwt
+from pocketenv_tui.local.sandbox.archive import ArchiveError, pack_directory, unpack_into
+from pocketenv_tui.local.state.identity import decode_jwt, load_or_create_identity, sign_jwt
 
 
 def test_jwt_round_trip_tamper_and_expiry() -> None:

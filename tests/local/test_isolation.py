@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.local.isolation import bwrap_usable
-from pocketenv_tui.local.runtime import SandboxRuntime
+from pocketenv_tui.local.sandbox.isolation import bwrap_usable
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime
 from tests.local.test_runtime_helpers import spec
 
 pytestmark = pytest.mark.skipif(not bwrap_usable(), reason="bubblewrap cannot run here")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
 from tests.local.test_runtime_helpers import eventually, sandbox_pids, spec
 from tests.local.test_runtime_helpers import runtime as runtime  # noqa: F401 (fixture)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.local.isolation import bwrap_usable
-from pocketenv_tui.local.pty_shell import Attachment
-from pocketenv_tui.local.runtime import SANDBOX_MARKER, SandboxRuntime, SandboxSpec
-from pocketenv_tui.local.runtime_proc import pids_with_env
+from pocketenv_tui.local.sandbox.isolation import bwrap_usable
+from pocketenv_tui.local.sandbox.proc import pids_with_env
+from pocketenv_tui.local.sandbox.runtime import SANDBOX_MARKER, SandboxRuntime, SandboxSpec
+from pocketenv_tui.local.sandbox.shells import Attachment
 
 ISOLATIONS = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_usable(), reason="bwrap unusable"))]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from pocketenv_tui.local.pty_shell import REPLAY_LIMIT
-from pocketenv_tui.local.runtime import SandboxRuntime, shell_program
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, shell_program
+from pocketenv_tui.local.sandbox.shells import REPLAY_LIMIT
 from tests.local.test_runtime_helpers import eventually, read_until, sandbox_pids, spec
 from tests.local.test_runtime_helpers import runtime as runtime  # noqa: F401 (fixture)
 

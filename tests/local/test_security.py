@@ -10,15 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from pocketenv_tui.local import (
-    handlers_ports,
-    handlers_resources,
-    handlers_sandboxes,
-    handlers_services,
-    handlers_settings,
-    handlers_transfer,
-)
-from pocketenv_tui.local.identity import sign_jwt
+from pocketenv_tui.local.http.handlers import MODULES
+from pocketenv_tui.local.state.identity import sign_jwt
 from tests.local.helpers import Api, make_tar_gz
 
 pytestmark = pytest.mark.timeout(120)
@@ -26,7 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def all_methods():
     # The handler tables only close over the backend; building them needs no live one.
-    modules = (handlers_sandboxes, handlers_resources, handlers_services, handlers_ports, handlers_settings, handlers_transfer)
+    modules = MODULES
     return [m for module in modules for m in module.methods(None)]  # type: ignore[arg-type]
 
 

@@ -74,8 +74,8 @@ def test_ensure_backend_starts_once_then_reuses(tmp_path) -> None:
 
     import httpx
 
-    from pocketenv_tui.local.datadir import read_server_json
     from pocketenv_tui.local.launcher import ensure_backend
+    from pocketenv_tui.local.state.datadir import read_server_json
     from tests.conftest import assert_no_leftover_processes
 
     data = tmp_path / "auto"

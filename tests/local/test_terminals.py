@@ -14,7 +14,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from pocketenv_tui.local.runtime_proc import pids_with_env
+from pocketenv_tui.local.sandbox.proc import pids_with_env
 from tests.local.helpers import Api
 
 

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.ids import xid
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
 from pocketenv_tui.local.spec import volume_dir
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.state.ids import xid
+from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv."
 MAX_VALUE = 64 * 1024

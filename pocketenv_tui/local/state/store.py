@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pocketenv_tui.local.ids import now_iso
+from pocketenv_tui.local.state.ids import now_iso
 
 T = TypeVar("T")
 

@@ -36,8 +36,8 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from pocketenv_tui.local.pty_shell import Attachment, ShellSession, valid_size
-from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
+from pocketenv_tui.local.sandbox.shells import Attachment, ShellSession, valid_size
 
 TokenVerifier = Callable[[str | None], str | None]
 SandboxResolver = Callable[[str, str], Awaitable[str | None]]

@@ -21,8 +21,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.validate import XrpcError, invalid
+from pocketenv_tui.local.http.validate import XrpcError, invalid
+from pocketenv_tui.local.state.store import Conflict
 
 log = logging.getLogger("pocketenv_tui.local")
 

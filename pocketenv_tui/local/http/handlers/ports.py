@@ -6,12 +6,12 @@ import shutil
 import socket
 from typing import Any
 
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
 from pocketenv_tui.local.backend import VSCODE_PORT, Backend, vscode_service
-from pocketenv_tui.local.ids import capability_token
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.state.ids import capability_token
+from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv.sandbox."
 

@@ -1,33 +1,18 @@
-"""The local backend's ASGI app (Starlette) and the ``pocketenv-tui serve`` command (uvicorn)."""
+"""``pocketenv-tui serve``: the data dir lock, the listening socket and uvicorn around the app."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
-from pocketenv_tui.local import (
-    handlers_ports,
-    handlers_resources,
-    handlers_sandboxes,
-    handlers_services,
-    handlers_settings,
-    handlers_transfer,
-)
-from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.datadir import (
+from pocketenv_tui.local.http.app import create_app
+from pocketenv_tui.local.state.datadir import (
     DataDirLock,
     DataDirLocked,
     read_server_json,
@@ -35,86 +20,7 @@ from pocketenv_tui.local.datadir import (
     resolve_data_dir,
     write_server_json,
 )
-from pocketenv_tui.local.identity import load_or_create_identity
-from pocketenv_tui.local.ids import xid
-from pocketenv_tui.local.preview import preview_routes
-from pocketenv_tui.local.runtime import SandboxRuntime, SandboxRuntimeError
-from pocketenv_tui.local.storage import storage_routes
-from pocketenv_tui.local.store import Store
-from pocketenv_tui.local.terminals import terminal_routes
-from pocketenv_tui.local.xrpc import Registry, make_endpoint
-
-log = logging.getLogger("pocketenv_tui.local")
-
-BANNER = r"""
-                 _        _
-  _ __  ___  ___| | _____| |_ ___ _ ____   __
- | '_ \/ _ \/ __| |/ / _ \ __/ _ \ '_ \ \ / /
- | |_) | (_)| (__|   <  __/ ||  __/ | | \ V /
- | .__/\___/\___|_|\_\___|\__\___|_| |_|\_/
- |_|          local backend (pocketenv-tui)
-
-"""
-HANDLER_MODULES = (
-    handlers_sandboxes, handlers_resources, handlers_services, handlers_ports, handlers_settings, handlers_transfer,
-)
-XRPC_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Starlette:
-    """The whole backend for ``data_dir`` as one Starlette app (identity created if missing)."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    identity = load_or_create_identity(data_dir)
-    store = Store(data_dir / "state.db")
-    store.ensure_user(xid("rec"), identity.did, identity.handle, identity.created_at)
-    runtime = runtime or SandboxRuntime(data_dir)
-    backend = Backend(data_dir, identity, store, runtime)
-
-    registry = Registry()
-    for module in HANDLER_MODULES:
-        for method in module.methods(backend):
-            registry.add(method)
-
-    http: dict[str, httpx.AsyncClient] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        http["client"] = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0), follow_redirects=False)
-        await backend.startup()
-        try:
-            yield
-        finally:
-            try:
-                await backend.shutdown()
-            finally:
-                await http["client"].aclose()
-                store.close()
-
-    async def banner(request: Request) -> Response:
-        return PlainTextResponse(BANNER)
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": "NotFound", "message": f"No route for {request.url.path}"}, status_code=404)
-
-    async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        return JSONResponse(
-            {"error": "InvalidRequest", "message": f"Method {request.method} is not allowed on {request.url.path}"},
-            status_code=405,
-        )
-
-    routes = [
-        Route("/", banner, methods=["GET"]),
-        Route("/xrpc/{nsid}", make_endpoint(registry, identity.verify_token, SandboxRuntimeError), methods=XRPC_VERBS),
-        *storage_routes(data_dir, identity.verify_token),
-        *preview_routes(backend, lambda: http["client"]),
-        *terminal_routes(runtime, identity.verify_token, backend.resolve_for_terminal),
-    ]
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed},
-    )
-    app.state.backend = backend
-    return app
+from pocketenv_tui.local.state.identity import load_or_create_identity
 
 
 def is_loopback(host: str) -> bool:

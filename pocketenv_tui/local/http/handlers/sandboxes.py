@@ -6,13 +6,13 @@ import json
 import re
 from typing import Any
 
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.catalog import BASES, catalog_item, resolve_base
-from pocketenv_tui.local.ids import now_iso, sandbox_id, sandbox_name, tid
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.xrpc import Call, Method, Param
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.xrpc import Call, Method, Param
+from pocketenv_tui.local.state.catalog import BASES, catalog_item, resolve_base
+from pocketenv_tui.local.state.ids import now_iso, sandbox_id, sandbox_name, tid
+from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv."
 # Sandbox names double as hostnames inside the sandbox.

@@ -14,8 +14,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from pocketenv_tui.local.pty_shell import LaunchPlan
-from pocketenv_tui.local.runtime_proc import (
+from pocketenv_tui.local.sandbox.proc import (
     BoundedBuffer,
     PipeReader,
     exit_code,
@@ -23,6 +22,7 @@ from pocketenv_tui.local.runtime_proc import (
     spawn,
     wait_exit,
 )
+from pocketenv_tui.local.sandbox.shells import LaunchPlan
 
 OUTPUT_LIMIT = 10 * 1024 * 1024  # per stream
 TIMEOUT_EXIT_CODE = 124

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from pocketenv_tui.local.handlers_transfer import check_uuid
-from pocketenv_tui.local.validate import XrpcError
-from pocketenv_tui.local.xrpc import bearer_token, error_response
+from pocketenv_tui.local.http.handlers.transfer import check_uuid
+from pocketenv_tui.local.http.validate import XrpcError
+from pocketenv_tui.local.http.xrpc import bearer_token, error_response
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 

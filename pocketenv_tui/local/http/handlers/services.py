@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.ids import capability_token, xid
-from pocketenv_tui.local.runtime import SandboxRuntimeError, ServiceSpec
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntimeError, ServiceSpec
+from pocketenv_tui.local.state.ids import capability_token, xid
+from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv.service."
 

@@ -28,7 +28,7 @@ import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pocketenv_tui.local.runtime_proc import RingBuffer, kill_tree, spawn, wait_exit
+from pocketenv_tui.local.sandbox.proc import RingBuffer, kill_tree, spawn, wait_exit
 
 REPLAY_LIMIT = 256 * 1024
 ATTACHMENT_BACKLOG = 2 * 1024 * 1024

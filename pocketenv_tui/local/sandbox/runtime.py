@@ -16,7 +16,7 @@ Two isolation levels, reported as ``isolation``:
 ``bwrap``
     One long-lived ``bwrap`` per running sandbox is PID 1 of new PID/IPC/UTS/mount
     namespaces (hostname = sandbox name); exec, services and shells join it with nsenter and
-    run without capabilities. The mount layout is in :mod:`pocketenv_tui.local.isolation`:
+    run without capabilities. The mount layout is in :mod:`pocketenv_tui.local.sandbox.isolation`:
     host system directories read-only, home and tmp read-write, volumes at their mount paths,
     and nothing of the host's home or of the data dir. Stop kills PID 1, and the kernel kills
     the rest of the namespace. bwrap runs with ``--die-with-parent``: if the server dies, its
@@ -31,7 +31,7 @@ Two isolation levels, reported as ``isolation``:
     server dies; jobs they left in the background are only ended by a later stop.
 
 vcpus and memory are applied with cgroups when this machine lets us create them (see
-:mod:`pocketenv_tui.local.runtime_limits`), otherwise they are only recorded and the start
+:mod:`pocketenv_tui.local.sandbox.limits`), otherwise they are only recorded and the start
 returns a warning saying so.
 """
 
@@ -48,11 +48,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pocketenv_tui.local import isolation as iso
-from pocketenv_tui.local.pty_shell import LaunchPlan, ShellRegistry
-from pocketenv_tui.local.runtime_exec import ExecResult, run_command
-from pocketenv_tui.local.runtime_limits import CgroupLimits
-from pocketenv_tui.local.runtime_proc import (
+from pocketenv_tui.local.sandbox import isolation as iso
+from pocketenv_tui.local.sandbox.exec import ExecResult, run_command
+from pocketenv_tui.local.sandbox.limits import CgroupLimits
+from pocketenv_tui.local.sandbox.proc import (
     PipeReader,
     RingBuffer,
     children_named,
@@ -64,6 +63,7 @@ from pocketenv_tui.local.runtime_proc import (
     wait_exit,
     wait_exit_within,
 )
+from pocketenv_tui.local.sandbox.shells import LaunchPlan, ShellRegistry
 
 __all__ = [
     "ExecResult",

@@ -10,13 +10,13 @@ import json
 from typing import Any
 
 from pocketenv_tui.api.crypto import redact_ssh_private_key, redact_tailscale
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.handlers_sandboxes import check_name, check_repo, resources
-from pocketenv_tui.local.ids import xid
-from pocketenv_tui.local.store import Conflict
-from pocketenv_tui.local.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.handlers.sandboxes import check_name, check_repo, resources
+from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.state.ids import xid
+from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv.sandbox."
 DETAILS_PREF = "io.pocketenv.sandbox.defs#sandboxDetailsPref"

@@ -8,12 +8,12 @@ import uuid as uuidlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pocketenv_tui.local import validate as v
-from pocketenv_tui.local import views
-from pocketenv_tui.local.archive import ArchiveError, pack_directory, unpack_into
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.ids import iso, xid
-from pocketenv_tui.local.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.http import validate as v
+from pocketenv_tui.local.http import views
+from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.sandbox.archive import ArchiveError, pack_directory, unpack_into
+from pocketenv_tui.local.state.ids import iso, xid
 
 NS = "io.pocketenv.sandbox."
 DEFAULT_BACKUP_TTL = 3 * 24 * 3600

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pocketenv_tui.api.crypto import generate_keypair, unseal
-from pocketenv_tui.local.ids import now_iso
+from pocketenv_tui.local.state.ids import now_iso
 
 HANDLE = "local"
 TOKEN_LIFETIME_SECONDS = 100 * 365 * 24 * 3600

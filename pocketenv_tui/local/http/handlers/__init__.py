@@ -1,0 +1,12 @@
+"""XRPC handlers, one module per area; each has ``methods(backend) -> list[Method]``."""
+
+from pocketenv_tui.local.http.handlers import (
+    ports,
+    resources,
+    sandboxes,
+    services,
+    settings,
+    transfer,
+)
+
+MODULES = (sandboxes, resources, services, ports, settings, transfer)
