@@ -38,20 +38,58 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", dest="serve_data_dir", help="where state, sandboxes and keys live")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--print-env", action="store_true", help="print POCKETENV_* variables for this data dir and exit")
+    serve.add_argument(
+        "--strict", action="store_true",
+        help="refuse to start sandboxes while this machine cannot give them every protection",
+    )
+    serve.add_argument("--default-memory", type=_size, metavar="SIZE", help="memory limit of a sandbox that sets none (default 2G)")
+    serve.add_argument("--default-disk", type=_size, metavar="SIZE", help="disk quota of a sandbox that sets none (default 10G)")
+    serve.add_argument("--default-pids", type=_positive, metavar="N", help="process limit of every sandbox (default 1024)")
+    serve.add_argument("--default-vcpus", type=_positive, metavar="N", help="CPU limit of a sandbox that sets none (default 2)")
     return parser
+
+
+def _size(text: str) -> int:
+    from pocketenv_tui.local.sandbox.limits import parse_size
+
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value < 16 * 1024 * 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small (at least 16M)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from pocketenv_tui.local.serve import run_serve
+        from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
+        from pocketenv_tui.local.serve import SandboxOptions, run_serve
 
+        limits = Limits(
+            pids=args.default_pids or DEFAULT_LIMITS.pids,
+            memory_bytes=args.default_memory or DEFAULT_LIMITS.memory_bytes,
+            vcpus=args.default_vcpus or DEFAULT_LIMITS.vcpus,
+            disk_bytes=args.default_disk or DEFAULT_LIMITS.disk_bytes,
+        )
         return run_serve(
             host=args.host,
             port=args.port,
             data_dir=args.serve_data_dir or args.data_dir,
             allow_remote=args.allow_remote,
             print_env=args.print_env,
+            sandbox=SandboxOptions(strict=args.strict, limits=limits),
         )
     from pocketenv_tui.app.main import run_app
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pocketenv_tui.local.http.validate import invalid, not_found
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
-from pocketenv_tui.local.spec import build_spec, volume_dir
+from pocketenv_tui.local.spec import build_spec
 from pocketenv_tui.local.state.identity import Identity
 from pocketenv_tui.local.state.ids import now_iso
 from pocketenv_tui.local.state.store import Store
@@ -35,6 +35,7 @@ class Backend:
         self.runtime = runtime
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        runtime.on_exit = self._sandbox_exited
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -71,12 +72,17 @@ class Backend:
         row = await self.db(self.store.find_sandbox, ref, did)
         return row["id"] if row is not None else None
 
-    def host_path(self, sandbox_id: str, path: str, field: str) -> Path:
-        """A sandbox path on the host; a path that escapes the sandbox is a 400 naming the field."""
-        try:
-            return self.runtime.host_path(sandbox_id, path)
-        except SandboxRuntimeError as exc:
-            raise invalid(f"{field}: {exc}") from None
+    def confinement(self, row: dict[str, Any]) -> dict[str, Any]:
+        """What confines the sandbox of ``row``: isolation, protections (in force and missing,
+        with why) and the limits in force, for its API record."""
+        limits = self.runtime.default_limits.with_record(row.get("vcpus"), row.get("memory"), row.get("disk"))
+        return {"isolation": self.isolation, **self.runtime.report(row["id"], limits)}
+
+    def _sandbox_exited(self, sandbox_id: str, reason: str) -> None:
+        """The runtime saw a sandbox end without being asked (its init was killed)."""
+        self.spawn(self.db(
+            self.store.set_sandbox_status, sandbox_id, "STOPPED", warnings=[f"the sandbox stopped: {reason}"]
+        ))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -87,7 +93,7 @@ class Backend:
         """
         await self.db(self.store.set_sandbox_status, sandbox_id, "INITIALIZING")
         try:
-            spec = await self.db(build_spec, self.store, self.identity, self.data_dir, sandbox_id)
+            spec = await self.db(build_spec, self.store, self.identity, self.runtime.default_limits, sandbox_id)
             warnings = await self.runtime.start(spec)
             await self._restart_vscode(sandbox_id)
         except BaseException as exc:
@@ -118,13 +124,10 @@ class Backend:
         await self.db(self.store.set_sandbox_status, sandbox_id, "STOPPED")
 
     async def destroy(self, sandbox_id: str) -> None:
-        """Stop the sandbox, remove its files, volumes and backups, then its rows."""
-        volumes = await self.db(self.store.sandbox_resources, "volumes", sandbox_id)
+        """Stop the sandbox, remove its disk (volumes included) and backups, then its rows."""
         backups = await self.db(self.store.backups_of, sandbox_id)
         await self.runtime.delete(sandbox_id)
         await self.db(self.store.delete_sandbox, sandbox_id)
-        for vol in volumes:
-            shutil.rmtree(volume_dir(self.data_dir, vol["id"]), ignore_errors=True)
         for backup in backups:
             self.backup_path(backup["id"]).unlink(missing_ok=True)
         self._locks.pop(sandbox_id, None)

@@ -7,11 +7,15 @@ import logging
 import signal
 import socket
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 
 from pocketenv_tui.local.http.app import create_app
+from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
+from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
+from pocketenv_tui.local.sandbox.runtime import SandboxRuntime
 from pocketenv_tui.local.state.datadir import (
     DataDirLock,
     DataDirLocked,
@@ -62,6 +66,15 @@ def _error(message: str) -> None:
     print(f"pocketenv-tui serve: error: {message}", file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class SandboxOptions:
+    """What ``serve`` was told about sandboxes: limits by default, shells, strictness."""
+
+    strict: bool = False
+    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    max_shells: int | None = None
+
+
 def print_env_lines(data_dir: Path, host: str, port: int) -> list[str]:
     identity = load_or_create_identity(data_dir)
     live = read_server_json(data_dir)
@@ -74,7 +87,22 @@ def print_env_lines(data_dir: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool) -> int:
+def _warn_missing(runtime: SandboxRuntime) -> None:
+    """Once, at start: which protections sandboxes of this server will lack, and why."""
+    missing = runtime.facilities.missing_lines()
+    if not missing:
+        return
+    what = "will be refused (--strict)" if runtime.strict else "will run without them"
+    print(f"pocketenv-tui serve: warning: this machine cannot give sandboxes every protection; they {what}:", file=sys.stderr)
+    for line in missing:
+        print(f"  - {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def run_serve(
+    host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool,
+    sandbox: SandboxOptions | None = None,
+) -> int:
     """``pocketenv-tui serve``: returns the process exit code, errors as one clear line."""
     data_path = resolve_data_dir(data_dir)
     try:
@@ -108,9 +136,14 @@ def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: b
         url = _url(host, sock.getsockname()[1])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied preview request
+        options = sandbox or SandboxOptions()
         try:
-            app = create_app(data_path)
-        except (OSError, ValueError) as exc:
+            runtime = SandboxRuntime(
+                data_path, strict=options.strict, default_limits=options.limits, max_shells=options.max_shells,
+            )
+            _warn_missing(runtime)
+            app = create_app(data_path, runtime=runtime)
+        except (OSError, ValueError, SandboxRuntimeError) as exc:
             sock.close()
             _error(f"cannot open the data dir {data_path}: {exc}")
             return 1

@@ -7,18 +7,18 @@ which injects them into the sandbox. Nothing opened here is stored or logged.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pocketenv_tui.local.sandbox.runtime import SandboxSpec, ServiceSpec
+from pocketenv_tui.local.sandbox.limits import Limits
+from pocketenv_tui.local.sandbox.runtime import (
+    HOST_UID_BASE,
+    HOST_UID_COUNT,
+    SandboxSpec,
+    ServiceSpec,
+)
 from pocketenv_tui.local.state.identity import Identity
 from pocketenv_tui.local.state.store import Store
 
 
-def volume_dir(data_dir: Path, volume_id: str) -> Path:
-    return data_dir / "volumes" / volume_id
-
-
-def build_spec(store: Store, identity: Identity, data_dir: Path, sandbox_id: str) -> SandboxSpec:
+def build_spec(store: Store, identity: Identity, defaults: Limits, sandbox_id: str) -> SandboxSpec:
     """Runs on the store's thread (it reads several tables as one consistent snapshot)."""
     row = store.get_sandbox(sandbox_id)
     if row is None:
@@ -36,12 +36,12 @@ def build_spec(store: Store, identity: Identity, data_dir: Path, sandbox_id: str
         for f in store.sandbox_resources("files", sandbox_id)
     ]
 
-    volumes = []
-    for vol in store.sandbox_resources("volumes", sandbox_id):
-        if vol.get("path"):
-            host = volume_dir(data_dir, vol["id"])
-            host.mkdir(parents=True, exist_ok=True)
-            volumes.append((host, vol["path"], bool(vol["read_only"])))
+    # A volume's data lives on the sandbox's own disk (under its quota), by volume id.
+    volumes = [
+        (vol["id"], vol["path"], bool(vol["read_only"]))
+        for vol in store.sandbox_resources("volumes", sandbox_id)
+        if vol.get("path")
+    ]
 
     services = [
         ServiceSpec(id=s["id"], name=s["name"], command=s["command"])
@@ -59,6 +59,6 @@ def build_spec(store: Store, identity: Identity, data_dir: Path, sandbox_id: str
         volumes=volumes,
         services=services,
         repo=row.get("repo"),
-        vcpus=row.get("vcpus"),
-        memory=row.get("memory"),
+        limits=defaults.with_record(row.get("vcpus"), row.get("memory"), row.get("disk")),
+        host_uid=store.host_uid(sandbox_id, HOST_UID_BASE, HOST_UID_COUNT),
     )

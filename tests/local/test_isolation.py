@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.local.sandbox.isolation import bwrap_usable
+from pocketenv_tui.local.sandbox.facilities import bwrap_usable
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime
 from tests.local.test_runtime_helpers import spec
 
@@ -40,10 +41,11 @@ async def test_hostname_is_the_sandbox_name(boxed: SandboxRuntime) -> None:
 
 async def test_own_pid_namespace(boxed: SandboxRuntime) -> None:
     out, _, _ = await run(boxed, "ls /proc | grep -c '^[0-9]'")
-    # PID 1, its sleep, this shell, ls and grep: nothing of the host.
+    # PID 1 (the agent), this shell, ls and grep: nothing of the host.
     assert int(out) < 10
-    comm, _, _ = await run(boxed, "cat /proc/1/comm")
-    assert comm.strip() == "bwrap"
+    # PID 1 is the sandbox's agent, on the server's interpreter.
+    cmdline, _, _ = await run(boxed, "tr '\\0' ' ' < /proc/1/cmdline")
+    assert "pocketenv_agent" in cmdline
 
 
 async def test_data_dir_and_token_cannot_be_read(boxed: SandboxRuntime) -> None:
@@ -55,10 +57,24 @@ async def test_data_dir_and_token_cannot_be_read(boxed: SandboxRuntime) -> None:
     assert out == ""
 
 
+def _host_root_entries() -> set[str]:
+    return {entry.name for entry in Path("/root").iterdir()} if Path("/root").is_dir() else set()
+
+
 async def test_host_home_is_not_there(boxed: SandboxRuntime) -> None:
-    out, _, code = await run(boxed, "ls -A /root 2>&1; ls /home")
-    assert "No such file" in out
-    assert out.strip().splitlines()[-1] == "sandbox"
+    # /root and /home inside are the sandbox's own; nothing of the host's is in them. The
+    # one thing shared is the server's interpreter, read-only, when it lives under /root.
+    host_root = _host_root_entries()
+    inside_root = set((await run(boxed, "ls -A /root"))[0].split())
+    assert inside_root <= {".pyenv"}, inside_root
+    assert not (host_root - {".pyenv"}) & inside_root
+    out, _, _ = await run(boxed, "ls /home")
+    assert out.split() == ["sandbox"]
+    if ".pyenv" in inside_root:
+        listing = (await run(boxed, "find /root/.pyenv -maxdepth 2"))[0].split()
+        assert all(Path(sys.base_prefix).as_posix().startswith(p) or p.startswith(sys.base_prefix) for p in listing)
+        _, _, code = await run(boxed, f"touch {sys.base_prefix}/pocketenv-was-here")
+        assert code != 0
 
 
 async def test_system_is_read_only_and_sensitive_files_masked(boxed: SandboxRuntime) -> None:
@@ -83,13 +99,12 @@ async def test_no_capabilities_so_no_mounting(boxed: SandboxRuntime) -> None:
     assert code != 0
 
 
-async def test_read_only_volume(boxed: SandboxRuntime, tmp_path: Path) -> None:
-    volume = tmp_path / "ro"
-    volume.mkdir()
-    (volume / "data.txt").write_text("keep")
-    await boxed.start(spec(name="isolated-box", volumes=[(volume, "/mnt/ro", True)]))
+async def test_read_only_volume(boxed: SandboxRuntime) -> None:
+    await boxed.start(spec(name="isolated-box", volumes=[("vol_ro", "/mnt/ro", False)]))
+    assert (await boxed.exec("sbx1", "echo keep > /mnt/ro/data.txt")).exit_code == 0
+    await boxed.start(spec(name="isolated-box", volumes=[("vol_ro", "/mnt/ro", True)]))
     out, _, _ = await run(boxed, "cat /mnt/ro/data.txt")
-    assert out == "keep"
-    _, _, code = await run(boxed, "echo changed > /mnt/ro/data.txt")
-    assert code != 0
-    assert (volume / "data.txt").read_text() == "keep"
+    assert out == "keep\n"
+    _, err, code = await run(boxed, "echo changed > /mnt/ro/data.txt")
+    assert code != 0 and "Read-only" in err
+    assert (await run(boxed, "cat /mnt/ro/data.txt"))[0] == "keep\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.local.sandbox.isolation import bwrap_usable
+from pocketenv_tui.local.sandbox.facilities import bwrap_usable
 from pocketenv_tui.local.sandbox.proc import pids_with_env
 from pocketenv_tui.local.sandbox.runtime import SANDBOX_MARKER, SandboxRuntime, SandboxSpec
 from pocketenv_tui.local.sandbox.shells import Attachment

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -53,11 +52,8 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
         for method in module.methods(backend):
             registry.add(method)
 
-    http: dict[str, httpx.AsyncClient] = {}
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        http["client"] = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=5.0), follow_redirects=False)
         await backend.startup()
         try:
             yield
@@ -65,7 +61,6 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
             try:
                 await backend.shutdown()
             finally:
-                await http["client"].aclose()
                 store.close()
 
     async def banner(request: Request) -> Response:
@@ -84,7 +79,7 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
         Route("/", banner, methods=["GET"]),
         Route("/xrpc/{nsid}", make_endpoint(registry, identity.verify_token, SandboxRuntimeError), methods=XRPC_VERBS),
         *storage_routes(data_dir, identity.verify_token),
-        *preview_routes(backend, lambda: http["client"]),
+        *preview_routes(backend),
         *terminal_routes(runtime, identity.verify_token, backend.resolve_for_terminal),
     ]
     app = Starlette(

@@ -37,7 +37,12 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
-from pocketenv_tui.local.sandbox.shells import Attachment, ShellSession, valid_size
+from pocketenv_tui.local.sandbox.shells import (
+    Attachment,
+    ShellLimitReached,
+    ShellSession,
+    valid_size,
+)
 
 TokenVerifier = Callable[[str | None], str | None]
 SandboxResolver = Callable[[str, str], Awaitable[str | None]]
@@ -121,7 +126,9 @@ class _Terminal(abc.ABC):
         key = ws.query_params.get(self.session_param) or self.default_key(sandbox_id)
         cols, rows = _int_param(ws, "cols", 80), _int_param(ws, "rows", 24)
         try:
-            return self.runtime.shells.attach(sandbox_id, key, [shell_program(), "-i"], cols, rows)
+            return await self.runtime.shells.attach(sandbox_id, key, [shell_program(), "-i"], cols, rows)
+        except ShellLimitReached as exc:
+            raise _Refused(str(exc), CLOSE_TRY_AGAIN) from None
         except SandboxRuntimeError as exc:
             raise _Refused(str(exc)) from None
         except OSError as exc:

@@ -24,7 +24,29 @@ def profile(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _common(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+def _in_force(row: dict[str, Any], key: str, confinement: dict[str, Any]) -> int | float | None:
+    """The record's own value, else the server's default when it is a whole number of GB."""
+    if row.get(key) is not None:
+        return row[key]
+    limits = confinement.get("limits") or {}
+    if key == "vcpus":
+        return limits.get("vcpus")
+    mib = limits.get("memoryMiB" if key == "memory" else "diskMiB")
+    return mib // 1024 if isinstance(mib, int) and mib and mib % 1024 == 0 else None
+
+
+def _confinement(out: dict[str, Any], row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
+    """Limits in force and protections: the local backend's additions to a sandbox record."""
+    for key in ("vcpus", "memory", "disk"):
+        out[key] = _in_force(row, key, confinement)
+    out["isolation"] = confinement.get("isolation")
+    for key in ("limits", "protections", "missingProtections"):
+        if key in confinement:
+            out[key] = confinement[key]
+    return out
+
+
+def _common(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
     out = {
         "id": row["id"],
         "name": row["name"],
@@ -41,8 +63,8 @@ def _common(row: dict[str, Any], isolation: str) -> dict[str, Any]:
         "memory": row.get("memory"),
         "disk": row.get("disk"),
         "createdAt": row["created_at"],
-        "isolation": isolation,
     }
+    _confinement(out, row, confinement)
     if row.get("started_at"):
         out["startedAt"] = row["started_at"]
     if row.get("warnings"):
@@ -50,9 +72,9 @@ def _common(row: dict[str, Any], isolation: str) -> dict[str, Any]:
     return out
 
 
-def sandbox_detailed(row: dict[str, Any], owner: dict[str, Any] | None, isolation: str) -> dict[str, Any]:
+def sandbox_detailed(row: dict[str, Any], owner: dict[str, Any] | None, confinement: dict[str, Any]) -> dict[str, Any]:
     """Shape (C): getSandbox's ``sandbox``."""
-    out = _common(row, isolation)
+    out = _common(row, confinement)
     out["topics"] = _topics(row)
     out["repo"] = row.get("repo")
     if owner is not None:
@@ -60,14 +82,14 @@ def sandbox_detailed(row: dict[str, Any], owner: dict[str, Any] | None, isolatio
     return out
 
 
-def sandbox_list_item(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+def sandbox_list_item(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
     """Shape (A): a getActorSandboxes item (no topics, repo or owner)."""
-    return _common(row, isolation)
+    return _common(row, confinement)
 
 
-def sandbox_created(row: dict[str, Any], isolation: str) -> dict[str, Any]:
+def sandbox_created(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
     """Shape (B): createSandbox's answer, with the stored (not random) name and resources."""
-    return {
+    out = {
         "id": row["id"],
         "name": row["name"],
         "provider": row["provider"],
@@ -82,8 +104,8 @@ def sandbox_created(row: dict[str, Any], isolation: str) -> dict[str, Any]:
         "createdAt": row["created_at"],
         "uri": row.get("uri"),
         "status": row["status"],
-        "isolation": isolation,
     }
+    return _confinement(out, row, confinement)
 
 
 def secret(row: dict[str, Any]) -> dict[str, Any]:

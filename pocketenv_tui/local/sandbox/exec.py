@@ -1,9 +1,10 @@
-"""One ``exec``: run a shell command in a sandbox and collect ``{stdout, stderr, exitCode}``.
+"""One command run in a sandbox through its agent, collecting ``{stdout, stderr, exitCode}``.
 
 The command's own exit ends the wait, not the end of its output pipes: a job it started with
 ``cmd &`` inherits stdout/stderr and may hold them open for as long as the sandbox runs. After
-the shell exits we drain for a short while, then hand the pipes to discarding readers (owned
-by the sandbox) so the background job can keep writing without dying of SIGPIPE.
+the command exits we drain for a short while, then hand the pipes to discarding readers
+(owned by the sandbox) so the background job can keep writing without dying of SIGPIPE.
+Output is sandbox output: each stream is kept up to ``OUTPUT_LIMIT`` bytes, the rest counted.
 """
 
 from __future__ import annotations
@@ -11,26 +12,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from dataclasses import dataclass
 
-from pocketenv_tui.local.sandbox.proc import (
-    BoundedBuffer,
-    PipeReader,
-    exit_code,
-    signal_until_exit,
-    spawn,
-    wait_exit,
-)
-from pocketenv_tui.local.sandbox.shells import LaunchPlan
+from pocketenv_tui.local.sandbox.agent_channel import AgentChannel, RemoteProcess
+from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader
 
 OUTPUT_LIMIT = 10 * 1024 * 1024  # per stream
 TIMEOUT_EXIT_CODE = 124
-# After the shell exits, keep collecting while output still arrives, up to this long.
+# After the command exits, keep collecting while output still arrives, up to this long.
 DRAIN_QUIET = 0.05
 DRAIN_MAX = 0.5
-# How long each kill step waits for the command to exit.
-KILL_WAIT = 2.0
+KILL_WAIT = 5.0
 
 
 @dataclass
@@ -47,11 +39,19 @@ class ExecOutcome:
     lingering: list[PipeReader]
 
 
-async def run_command(plan: LaunchPlan, *, time_limit: float) -> ExecOutcome:
+async def run_command(
+    channel: AgentChannel,
+    argv: list[str],
+    *,
+    time_limit: float,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    stdin: int | None = None,
+) -> ExecOutcome:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        proc = spawn(plan.argv, env=plan.env, cwd=plan.cwd, stdout=out_w, stderr=err_w)
+        proc, _ = await channel.spawn(argv, env=env, cwd=cwd, stdin=stdin, stdout=out_w, stderr=err_w)
     except BaseException:
         for fd in (out_r, err_r):
             os.close(fd)
@@ -63,15 +63,14 @@ async def run_command(plan: LaunchPlan, *, time_limit: float) -> ExecOutcome:
     readers = [PipeReader(out_r, stdout), PipeReader(err_r, stderr)]
     timed_out = False
     try:
-        try:
-            code = await asyncio.wait_for(wait_exit(proc), time_limit)
-        except TimeoutError:
+        code = await proc.wait_within(time_limit)
+        if code is None:
             timed_out = True
-            code = await _kill(proc, plan)
+            code = await kill(proc)
         await _drain(readers, stdout, stderr)
     except BaseException:
         # Cancelled (the caller went away): the command must not outlive its request.
-        await asyncio.shield(_kill(proc, plan))
+        await asyncio.shield(kill(proc))
         for reader in readers:
             reader.close()
         raise
@@ -85,16 +84,11 @@ async def run_command(plan: LaunchPlan, *, time_limit: float) -> ExecOutcome:
     return ExecOutcome(result, lingering)
 
 
-async def _kill(proc: subprocess.Popen[bytes], plan: LaunchPlan) -> int:
-    """Kill the command's tree; a wrapper is given a moment to reap its child first.
-
-    Both steps look at the tree again while they wait (a wrapper may fork its child late)
-    and both are bounded: a process that survives SIGKILL is left behind, reported as -1.
-    """
-    for spare_root in (plan.wrapped, False):
-        if await signal_until_exit(proc, signal.SIGKILL, spare_root=spare_root, within=KILL_WAIT):
-            return exit_code(proc.returncode)
-    return -1
+async def kill(proc: RemoteProcess) -> int:
+    """Kill the command and everything it started; -1 if it somehow survives."""
+    await proc.signal(signal.SIGKILL)
+    code = await proc.wait_within(KILL_WAIT)
+    return -1 if code is None else code
 
 
 async def _drain(readers: list[PipeReader], *buffers: BoundedBuffer) -> None:

@@ -1,8 +1,9 @@
 """Interactive shells on real PTYs, shared by key and kept alive across dropped connections.
 
 A :class:`ShellSession` is one ``bash -i`` (``sh -i`` without bash) on a fresh PTY, started
-inside a sandbox with ``TERM=xterm-256color`` and made the session leader of that PTY with
-``setsid -c``. Its output goes to a 256 KiB ring buffer (replayed to clients that attach
+inside a sandbox by its agent with ``TERM=xterm-256color``, as the leader of a new session
+whose controlling terminal is that PTY. The PTY is the sandbox's own (its devpts); the agent
+hands the server the master end. Its output goes to a 256 KiB ring buffer (replayed to clients that attach
 later) and to every current :class:`Attachment`. Sessions are keyed by (sandbox id, session
 key), so a key never reaches another sandbox's shell.
 
@@ -11,7 +12,9 @@ reads slower than that is cut off (it can re-attach and gets the replay). Input 
 more than ``INPUT_BACKLOG`` bytes are queued for the PTY, which pushes back on the socket.
 
 When the last attachment leaves, a grace timer starts (``POCKETENV_SHELL_GRACE`` seconds,
-default 300); a shell nobody re-attached to by then is killed.
+default 300); a shell nobody re-attached to by then is killed. A sandbox has at most
+``limit`` shells (``POCKETENV_MAX_SHELLS``, default 8); asking for one more is refused with
+:class:`ShellLimitReached` (re-attaching to a live one always works).
 """
 
 from __future__ import annotations
@@ -23,56 +26,31 @@ import fcntl
 import os
 import signal
 import struct
-import subprocess
 import termios
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from pocketenv_tui.local.sandbox.proc import RingBuffer, kill_tree, spawn, wait_exit
+from pocketenv_tui.local.sandbox.agent_channel import RemoteProcess
+from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
+from pocketenv_tui.local.sandbox.proc import RingBuffer
 
 REPLAY_LIMIT = 256 * 1024
 ATTACHMENT_BACKLOG = 2 * 1024 * 1024
 INPUT_BACKLOG = 64 * 1024
 DEFAULT_GRACE = 300.0
 GRACE_ENV = "POCKETENV_SHELL_GRACE"
+DEFAULT_MAX_SHELLS = 8
+MAX_SHELLS_ENV = "POCKETENV_MAX_SHELLS"
 MAX_DIMENSION = 1000
 
 
-@dataclass
-class LaunchPlan:
-    """How to start a process inside a given sandbox (built by the runtime)."""
-
-    argv: list[str]
-    env: dict[str, str]
-    cwd: str | None
-    # The PTY multiplexer the shell's terminal comes from; a sandbox with its own /dev has
-    # its own devpts, so the shell finds its terminal there (``tty`` works inside).
-    ptmx: str | None = None
-    # The started process is a wrapper (nsenter) outside the sandbox that must outlive its
-    # child: signal only what runs under it (see runtime_proc.kill_tree).
-    wrapped: bool = False
+class ShellLimitReached(SandboxRuntimeError):
+    """The sandbox already has as many shells as it may have."""
 
 
-TIOCGPTPEER = 0x5441
-TIOCSPTLCK = 0x40045431
-
-
-def open_pty(ptmx: str | None) -> tuple[int, int]:
-    """(master, slave) of a new PTY, from ``ptmx`` when given, else the host's."""
-    if ptmx is None:
-        return os.openpty()
-    master = os.open(ptmx, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    try:
-        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))  # unlockpt()
-        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)
-    except BaseException:
-        os.close(master)
-        raise
-    return master, slave
-
-
-# (sandbox id, argv to run inside) -> LaunchPlan; raises if the sandbox is not running.
-Launcher = Callable[[str, list[str]], LaunchPlan]
+# (sandbox id, argv, cols, rows) -> the shell process and its PTY master; raises if the
+# sandbox is not running.
+Launcher = Callable[[str, list[str], int, int], Awaitable[tuple[RemoteProcess, int]]]
 
 
 def grace_from_env() -> float:
@@ -80,6 +58,13 @@ def grace_from_env() -> float:
         return max(0.0, float(os.environ.get(GRACE_ENV, DEFAULT_GRACE)))
     except ValueError:
         return DEFAULT_GRACE
+
+
+def max_shells_from_env() -> int:
+    try:
+        return max(1, int(os.environ.get(MAX_SHELLS_ENV, DEFAULT_MAX_SHELLS)))
+    except ValueError:
+        return DEFAULT_MAX_SHELLS
 
 
 def valid_size(cols: object, rows: object) -> bool:
@@ -133,16 +118,14 @@ class ShellSession:
         registry: ShellRegistry,
         sandbox_id: str,
         key: str,
-        proc: subprocess.Popen[bytes],
+        proc: RemoteProcess,
         master: int,
-        wrapped: bool = False,
     ) -> None:
         self.registry = registry
         self.sandbox_id = sandbox_id
         self.key = key
         self.proc = proc
         self.master = master
-        self.wrapped = wrapped
         self.ring = RingBuffer(REPLAY_LIMIT)
         self.attachments: set[Attachment] = set()
         self.exit_code: int | None = None
@@ -185,7 +168,7 @@ class ShellSession:
             self._loop.remove_reader(self.master)
 
     async def _watch(self) -> None:
-        code = await wait_exit(self.proc)
+        code = await self.proc.wait()
         self._finish(code)
 
     def _finish(self, code: int) -> None:
@@ -273,54 +256,63 @@ class ShellSession:
         """Hang up the shell, then kill whatever of it is left."""
         if self.exit_code is None and not self._closing:
             self._closing = True
-            kill_tree(self.proc.pid, signal.SIGHUP, include_root=not self.wrapped)
+            await self.proc.signal(signal.SIGHUP)
             try:
                 await asyncio.wait_for(asyncio.shield(self.ended.wait()), 2.0)
             except TimeoutError:
-                kill_tree(self.proc.pid, include_root=not self.wrapped)
-                try:
-                    await asyncio.wait_for(asyncio.shield(self.ended.wait()), 2.0)
-                except TimeoutError:
-                    kill_tree(self.proc.pid)
+                await self.proc.signal(signal.SIGKILL)
         await self.ended.wait()
 
 
 class ShellRegistry:
     """All live shells of a runtime, keyed by (sandbox id, session key)."""
 
-    def __init__(self, launcher: Launcher, *, grace: float | None = None) -> None:
+    def __init__(self, launcher: Launcher, *, grace: float | None = None, limit: int | None = None) -> None:
         self.launcher = launcher
         self.grace = grace_from_env() if grace is None else grace
+        self.limit = max_shells_from_env() if limit is None else limit
         self.sessions: dict[tuple[str, str], ShellSession] = {}
+        self._starting: dict[tuple[str, str], asyncio.Future[ShellSession]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, sandbox_id: str, key: str) -> ShellSession | None:
         return self.sessions.get((sandbox_id, key))
 
-    def attach(
+    def count(self, sandbox_id: str) -> int:
+        return sum(1 for sid, _ in (*self.sessions, *self._starting) if sid == sandbox_id)
+
+    async def attach(
         self, sandbox_id: str, key: str, shell_argv: list[str], cols: int = 80, rows: int = 24
     ) -> tuple[ShellSession, Attachment, bool]:
         """Attach to the live shell under ``key`` or start one; True as third item if new."""
-        session = self.sessions.get((sandbox_id, key))
-        created = session is None
-        if session is None:
-            session = self._start(sandbox_id, key, shell_argv, cols, rows)
-            self.sessions[(sandbox_id, key)] = session
-        return session, session.attach(), created
-
-    def _start(self, sandbox_id: str, key: str, shell_argv: list[str], cols: int, rows: int) -> ShellSession:
-        plan = self.launcher(sandbox_id, ["setsid", "-w", "-c", *shell_argv])
-        plan.env["TERM"] = "xterm-256color"
-        master, slave = open_pty(plan.ptmx)
+        ident = (sandbox_id, key)
+        session = self.sessions.get(ident)
+        if session is not None:
+            return session, session.attach(), False
+        starting = self._starting.get(ident)
+        if starting is not None:  # someone else is starting this very shell: share it
+            session = await asyncio.shield(starting)
+            return session, session.attach(), False
+        if self.count(sandbox_id) >= self.limit:
+            raise ShellLimitReached(
+                f"Too many shells open in this sandbox (the limit is {self.limit}); "
+                "close one, or reuse an existing session"
+            )
+        # Counted from here on, so two clients racing past the check cannot both start one.
+        future: asyncio.Future[ShellSession] = asyncio.get_running_loop().create_future()
+        self._starting[ident] = future
         try:
-            set_winsize(slave, cols, rows)
-            proc = spawn(plan.argv, env=plan.env, cwd=plan.cwd, stdin=slave, stdout=slave, stderr=slave)
-        except BaseException:
-            os.close(master)
+            proc, master = await self.launcher(sandbox_id, shell_argv, cols, rows)
+            session = ShellSession(self, sandbox_id, key, proc, master)
+            self.sessions[ident] = session
+            future.set_result(session)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else SandboxRuntimeError("cancelled"))
+            future.exception()  # retrieved: nobody else may be waiting
             raise
         finally:
-            os.close(slave)
-        return ShellSession(self, sandbox_id, key, proc, master, plan.wrapped)
+            self._starting.pop(ident, None)
+        return session, session.attach(), True
 
     def forget(self, session: ShellSession) -> None:
         if self.sessions.get((session.sandbox_id, session.key)) is session:

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS sandboxes (
     status TEXT NOT NULL,
     warnings TEXT,
     created_at TEXT NOT NULL,
-    started_at TEXT
+    started_at TEXT,
+    host_uid INTEGER UNIQUE
 );
 CREATE TABLE IF NOT EXISTS secrets (
     id TEXT PRIMARY KEY,
@@ -159,8 +160,10 @@ RESOURCE_TABLES = {
 SANDBOX_COLUMNS = (
     "id", "name", "owner_did", "base", "provider", "display_name", "description", "topics", "repo",
     "logo", "readme", "uri", "vcpus", "memory", "disk", "keep_alive", "status", "warnings",
-    "created_at", "started_at",
+    "created_at", "started_at", "host_uid",
 )
+# Columns added after the first release: (table, column, declaration) for older state.db files.
+MIGRATIONS = (("sandboxes", "host_uid", "INTEGER"),)
 
 
 class Conflict(Exception):
@@ -185,9 +188,18 @@ class Store:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
+        self._migrate()
         for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             if file.exists():
                 file.chmod(0o600)
+
+    def _migrate(self) -> None:
+        for table, column, declaration in MIGRATIONS:
+            present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                if column == "host_uid":
+                    self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_host_uid ON sandboxes(host_uid)")
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one store method on the database thread."""
@@ -312,6 +324,20 @@ class Store:
                 ("UPDATE services SET status = 'STOPPED' WHERE sandbox_id = ?", (sandbox_id,))
             )
         self._transaction(statements)
+
+    def host_uid(self, sandbox_id: str, base: int, count: int) -> int:
+        """The sandbox's own host uid: kept once given, else the lowest free one of the range."""
+        row = self._one("SELECT host_uid FROM sandboxes WHERE id = ?", (sandbox_id,))
+        if row is None:
+            raise LookupError(f"sandbox {sandbox_id} no longer exists")
+        if row["host_uid"] is not None:
+            return int(row["host_uid"])
+        used = {r[0] for r in self._conn.execute("SELECT host_uid FROM sandboxes WHERE host_uid IS NOT NULL")}
+        uid = next((base + i for i in range(count) if base + i not in used), None)
+        if uid is None:
+            raise LookupError("every host uid of the sandbox range is in use")
+        self._write("UPDATE sandboxes SET host_uid = ? WHERE id = ? AND host_uid IS NULL", (uid, sandbox_id))
+        return uid
 
     def delete_sandbox(self, sandbox_id: str) -> None:
         self._write("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))

@@ -8,7 +8,6 @@ is 409, and delete removes the record (not only its link).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,6 @@ from pocketenv_tui.local.backend import Backend
 from pocketenv_tui.local.http import validate as v
 from pocketenv_tui.local.http import views
 from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
-from pocketenv_tui.local.spec import volume_dir
 from pocketenv_tui.local.state.ids import xid
 from pocketenv_tui.local.state.store import Conflict
 
@@ -120,8 +118,6 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
             await b.db(b.store.add_resource, kind.table, row)
         except Conflict:
             raise duplicate(fields) from None
-        if kind.table == "volumes":
-            volume_dir(b.data_dir, row["id"]).mkdir(parents=True, exist_ok=True)
         return NO_CONTENT
 
     async def list_(c: Call) -> Any:
@@ -156,9 +152,8 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
 
     async def delete(c: Call) -> Any:
         row = await owned(c.params["id"], c.did)
+        # A volume's data is on its sandbox's disk; the next start removes what no record uses.
         await b.db(b.store.delete_resource, kind.table, row["id"])
-        if kind.table == "volumes":
-            shutil.rmtree(volume_dir(b.data_dir, row["id"]), ignore_errors=True)
         return NO_CONTENT
 
     page = (

@@ -62,7 +62,7 @@ def methods(b: Backend) -> list[Method]:
             return {"sandboxes": [], "total": 0}
         status = None if p["isRunning"] is None else ("RUNNING" if p["isRunning"] else "STOPPED")
         rows, total = await b.db(b.store.list_sandboxes, c.did, p["limit"], p["offset"], status)
-        return {"sandboxes": [views.sandbox_list_item(r, b.isolation) for r in rows], "total": total}
+        return {"sandboxes": [views.sandbox_list_item(r, b.confinement(r)) for r in rows], "total": total}
 
     async def get_sandboxes(c: Call) -> Any:
         bases = list(BASES.values())
@@ -78,7 +78,7 @@ def methods(b: Backend) -> list[Method]:
         if row is None:
             return {}
         owner = await b.db(b.store.get_user, row["owner_did"])
-        return {"sandbox": views.sandbox_detailed(row, owner, b.isolation)}
+        return {"sandbox": views.sandbox_detailed(row, owner, b.confinement(row))}
 
     async def create_sandbox(c: Call) -> Any:
         body = c.input
@@ -137,7 +137,7 @@ def methods(b: Backend) -> list[Method]:
             else:
                 raise v.XrpcError(500, "InternalServerError", "Could not pick a free sandbox name")
         b.spawn(b.boot_in_background(row["id"]))
-        return views.sandbox_created(row, b.isolation)
+        return views.sandbox_created(row, b.confinement(row))
 
     async def claim_sandbox(c: Call) -> Any:
         # Every local sandbox has an owner, so there is never an unowned one to claim.

@@ -1,0 +1,169 @@
+"""Sandbox content in and out, done inside the sandbox by ``inside/pocketenv_tools.py``.
+
+The server never opens a path in a sandbox. Writing the file records and SSH keys at start,
+packing a directory for a backup or a copy, and unpacking an archive into one are all run
+by the agent as commands of the sandbox, with the sandbox's uid, namespaces and seccomp
+filter. The server only moves bytes: from a file of its own into the tool's stdin, or from
+the tool's stdout into a file of its own (capped in size; the tool's output is the
+sandbox's). Both directions stream through the event loop in 64 KiB steps, so memory stays
+flat whatever the size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
+from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
+from pocketenv_tui.local.sandbox.exec import kill
+from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader
+
+CHUNK = 64 * 1024
+TOOL_TIMEOUT = 900.0
+EOF_AFTER_EXIT = 2.0
+
+
+@dataclass
+class ToolResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def error(self) -> str:
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit code {self.exit_code}"
+
+
+class FileSink:
+    """Writes what a pipe brings into a file, up to ``limit`` bytes."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.handle = open(path, "wb")  # noqa: SIM115 - closed by the caller via close()
+        self.limit = limit
+        self.size = 0
+        self.overflowed = False
+
+    def write(self, chunk: bytes) -> None:
+        if self.overflowed:
+            return
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.overflowed = True
+            return
+        self.handle.write(chunk)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+async def _feed(fd: int, source: bytes | Path) -> None:
+    """Write ``source`` into the non-blocking pipe ``fd``, then close it."""
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    # Local files of the server: reading 64 KiB at a time does not hold up the loop.
+    handle = open(source, "rb") if isinstance(source, Path) else None  # noqa: SIM115, ASYNC230
+    data = memoryview(source) if isinstance(source, bytes) else memoryview(b"")
+    try:
+        while True:
+            if not data and handle is not None:
+                data = memoryview(handle.read(CHUNK))
+            if not data:
+                return
+            try:
+                written = os.write(fd, data)
+                data = data[written:]
+            except BlockingIOError:
+                writable = loop.create_future()
+                loop.add_writer(fd, lambda f=writable: f.done() or f.set_result(None))
+                try:
+                    await writable
+                finally:
+                    loop.remove_writer(fd)
+            except (BrokenPipeError, OSError):
+                return  # the tool stopped reading; its exit code says why
+    finally:
+        if handle is not None:
+            handle.close()
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+async def run_tool(
+    channel: AgentChannel,
+    argv: list[str],
+    *,
+    stdin: bytes | Path | None = None,
+    stdout_to: Path | None = None,
+    stdout_limit: int = 1024 * 1024,
+    time_limit: float = TOOL_TIMEOUT,
+) -> ToolResult:
+    """Run a tool in the sandbox, feeding ``stdin`` and saving its stdout to ``stdout_to``."""
+    in_r = in_w = None
+    if stdin is not None:
+        in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc, _ = await channel.spawn(argv, stdin=in_r, stdout=out_w, stderr=err_w)
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            if fd is not None:
+                os.close(fd)
+    sink: FileSink | BoundedBuffer = FileSink(stdout_to, stdout_limit) if stdout_to else BoundedBuffer(stdout_limit)
+    errors = BoundedBuffer(16 * 1024)
+    readers = [PipeReader(out_r, sink), PipeReader(err_r, errors)]
+    feeder = asyncio.ensure_future(_feed(in_w, stdin)) if in_w is not None and stdin is not None else None
+    try:
+        code = await proc.wait_within(time_limit)
+        if code is None:
+            await kill(proc)
+            raise SandboxRuntimeError(f"the operation took longer than {time_limit:g} s and was stopped")
+        # A tool that exited has written all it will; anything still holding its pipes is
+        # not the tool, and is not waited for long.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(r.eof.wait() for r in readers)), EOF_AFTER_EXIT)
+    finally:
+        for reader in readers:
+            reader.close()
+        if feeder is not None:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
+        if isinstance(sink, FileSink):
+            sink.close()
+    if isinstance(sink, FileSink) and sink.overflowed:
+        raise SandboxRuntimeError(f"the sandbox sent more than {stdout_limit} bytes; the copy was refused")
+    stdout = sink.text() if isinstance(sink, BoundedBuffer) else ""
+    return ToolResult(code, stdout, errors.text())
+
+
+def files_payload(files: list[tuple[str, bytes, int, int | None]]) -> bytes:
+    """The ``write-files`` input: (path, content, mode, mode of its directory or None)."""
+    return json.dumps([
+        {"path": path, "data": base64.b64encode(data).decode("ascii"), "mode": mode, "dir_mode": dir_mode}
+        for path, data, mode, dir_mode in files
+    ]).encode()
+
+
+def write_failures(result: ToolResult) -> list[str]:
+    """One warning per file ``write-files`` could not write."""
+    warnings = []
+    for line in result.stdout.splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            if isinstance(item, dict):
+                warnings.append(f"file {str(item.get('path'))[:200]} was not written: {str(item.get('error'))[:200]}")
+    if result.exit_code != 0:
+        warnings.append(f"files were not written: {result.error()}")
+    return warnings

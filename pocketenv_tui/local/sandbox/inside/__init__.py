@@ -1,0 +1,1 @@
+"""Code that runs inside a local sandbox (standard library only; bound read-only at /.pocketenv)."""

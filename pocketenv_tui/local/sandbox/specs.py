@@ -1,0 +1,25 @@
+"""What the runtime is asked to start: a sandbox and its services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pocketenv_tui.local.sandbox.limits import Limits
+from pocketenv_tui.local.sandbox.services import ServiceSpec
+
+__all__ = ["SandboxSpec", "ServiceSpec"]
+
+
+@dataclass
+class SandboxSpec:
+    id: str
+    name: str  # hostname inside the sandbox
+    env: dict[str, str]  # variables + opened secrets, already merged (secret wins)
+    files: list[tuple[str, bytes]]  # (path inside the sandbox, content) written on start
+    ssh_private_key: str | None = None  # installed as ~/.ssh/id_ed25519 (0600) + .pub
+    ssh_public_key: str | None = None
+    volumes: list[tuple[str, str, bool]] = field(default_factory=list)  # (volume id, mount path, read_only)
+    services: list[ServiceSpec] = field(default_factory=list)  # started after the rest
+    repo: str | None = None  # git clone into the home when reachable
+    limits: Limits | None = None  # None: the runtime's defaults
+    host_uid: int | None = None  # the sandbox's own host uid (root server); None: the runtime picks one
