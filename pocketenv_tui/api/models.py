@@ -174,6 +174,28 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class SandboxLimits:
+    """The limits in force on a sandbox (the local backend's ``limits``)."""
+
+    pids: int | None = None
+    memory_mib: int | None = None
+    vcpus: float | None = None
+    disk_mib: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> SandboxLimits | None:
+        if not isinstance(data, dict):
+            return None
+        vcpus = data.get("vcpus")
+        return cls(
+            pids=_int(data.get("pids")),
+            memory_mib=_int(data.get("memoryMiB")),
+            vcpus=float(vcpus) if isinstance(vcpus, int | float) and not isinstance(vcpus, bool) else None,
+            disk_mib=_int(data.get("diskMiB")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Sandbox:
     id: str
     name: str
@@ -195,12 +217,16 @@ class Sandbox:
     readme: str | None = None
     installs: int | None = None
     owner: Profile | None = None
+    # The local backend says what confines each sandbox (absent from the hosted API).
+    limits: SandboxLimits | None = None
+    protections: list[str] | None = None
+    missing_protections: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     _KNOWN = (
         "id", "name", "provider", "baseSandbox", "displayName", "description", "status",
         "repo", "uri", "vcpus", "memory", "disk", "createdAt", "startedAt", "isolation",
-        "topics", "logo", "readme", "installs", "owner",
+        "topics", "logo", "readme", "installs", "owner", "limits", "protections", "missingProtections",
     )  # fmt: skip
 
     @classmethod
@@ -231,6 +257,9 @@ class Sandbox:
             readme=_str(record.get("readme")),
             installs=_int(record.get("installs")),
             owner=Profile.from_json(record.get("owner")),
+            limits=SandboxLimits.from_json(record.get("limits")),
+            protections=_str_list(record.get("protections")),
+            missing_protections=_str_list(record.get("missingProtections")),
             extra=_extra(record, cls._KNOWN),
         )
 

@@ -6,9 +6,13 @@ Pure functions (no Textual) so the table, the sandbox screen and the tests agree
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.color import Color, ColorParseError
+
+if TYPE_CHECKING:
+    from pocketenv_tui.api.models import Sandbox, SandboxLimits
 
 # Status -> theme variable name. The colour itself is looked up in the running theme, so every
 # Textual theme (and textual-ansi) gives readable statuses.
@@ -69,6 +73,46 @@ def format_resources(vcpus: int | None, memory: int | None, disk: int | None) ->
     mem = f"{memory} GB" if memory is not None else "- GB"
     dsk = f"{disk} GB" if disk is not None else "- GB"
     return f"{cpu} / {mem} / {dsk}"
+
+
+def _mib(mib: int | None) -> str:
+    if mib is None:
+        return "-"
+    if mib >= 1024 and mib % 1024 == 0:
+        return f"{mib // 1024} GB"
+    return f"{mib / 1024:.1f} GB" if mib >= 1024 else f"{mib} MB"
+
+
+def format_limits(limits: SandboxLimits) -> str:
+    """RESOURCES from the limits in force: ``2 vCPU / 2 GB / 10 GB``."""
+    cpu = "-" if limits.vcpus is None else f"{limits.vcpus:g}"
+    return f"{cpu} vCPU / {_mib(limits.memory_mib)} / {_mib(limits.disk_mib)}"
+
+
+def format_sandbox_resources(sandbox: Sandbox) -> str:
+    return format_limits(sandbox.limits) if sandbox.limits else format_resources(sandbox.vcpus, sandbox.memory, sandbox.disk)
+
+
+def resources_sort_key(sandbox: Sandbox) -> tuple[float, float, float]:
+    if sandbox.limits:
+        return (sandbox.limits.vcpus or 0, (sandbox.limits.memory_mib or 0) / 1024, (sandbox.limits.disk_mib or 0) / 1024)
+    return (sandbox.vcpus or 0, sandbox.memory or 0, sandbox.disk or 0)
+
+
+def protections_text(sandbox: Sandbox, theme_variables: dict[str, str]) -> tuple[Text, Text | None] | None:
+    """The sandbox screen's Protections field and, when some are off, the list of why."""
+    if sandbox.protections is None and sandbox.missing_protections is None:
+        return None
+    missing = sandbox.missing_protections or []
+    held = len(sandbox.protections or [])
+    if not missing:
+        colour = theme_colour("success", theme_variables)
+        return Text(f"all {held} in force", style=colour or ""), None
+    colour = theme_colour("warning", theme_variables)
+    names = ", ".join(line.split(":", 1)[0] for line in missing)
+    summary = Text(f"{held} of {held + len(missing)}; off: {names}", style=f"bold {colour}" if colour else "bold")
+    details = Text("\n".join(f"- {line}" for line in missing), style=colour or "")
+    return summary, details
 
 
 def format_timestamp(moment: datetime | None) -> str:

@@ -10,8 +10,9 @@ from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.formatting import (
     as_utc,
     format_age,
-    format_resources,
+    format_sandbox_resources,
     format_uptime,
+    resources_sort_key,
     status_text,
 )
 
@@ -78,10 +79,7 @@ def sandbox_cells(
         sandbox.provider or "-",
         Cell(status_cell.plain, status, style=str(status_cell.style)),
         Cell(format_uptime(sandbox.status, sandbox.started_at, now), up_seconds),
-        Cell(
-            format_resources(sandbox.vcpus, sandbox.memory, sandbox.disk),
-            (sandbox.vcpus or 0, sandbox.memory or 0, sandbox.disk or 0),
-        ),
+        Cell(format_sandbox_resources(sandbox), resources_sort_key(sandbox)),
         Cell(format_age(sandbox.created_at, now), -_timestamp(sandbox.created_at)),
     )
 

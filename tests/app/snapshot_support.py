@@ -15,14 +15,21 @@ from datetime import UTC, datetime
 
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.resource_models import Port
+from pocketenv_tui.local.sandbox.facilities import PROTECTIONS
 
 FIXED_INSTANT = datetime(2026, 4, 15, 9, 30, 0, tzinfo=UTC)
 DISPLAY_URL = "http://127.0.0.1:8789"  # what the header shows instead of the test's random port
 
 
+# What confines a sandbox depends on the machine (root or not, loop devices, slirp4netns...):
+# a snapshot shows every protection in force unless the test names some as missing.
+ALL_PROTECTIONS = list(PROTECTIONS)
+
+
 class IdBook:
-    def __init__(self) -> None:
+    def __init__(self, missing: list[str] | None = None) -> None:
         self.real_by_stable: dict[str, str] = {}
+        self.missing = missing or []
 
     def stable(self, sandbox: Sandbox) -> str:
         stable = f"sbx_{sandbox.name}"
@@ -35,11 +42,15 @@ class IdBook:
 
 def stable_value(value: object, book: IdBook) -> object:
     if isinstance(value, Sandbox):
+        confined = value.protections is not None
+        off = {line.split(":")[0] for line in book.missing}
         return dataclasses.replace(
             value,
             id=book.stable(value),
             created_at=FIXED_INSTANT if value.created_at else None,
             started_at=FIXED_INSTANT if value.started_at else None,
+            protections=[p for p in ALL_PROTECTIONS if p not in off] if confined else None,
+            missing_protections=list(book.missing) if confined else None,
         )
     if isinstance(value, Port):
         url = value.preview_url and f"{DISPLAY_URL}/preview/p{value.port}/"
@@ -85,9 +96,9 @@ async def _stable_iter(iterator, book: IdBook):
 class StableView:
     """The app's client, with per-run values replaced by fixed ones."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, missing_protections: list[str] | None = None) -> None:
         self._client = client
-        self._book = IdBook()
+        self._book = IdBook(missing_protections)
         self.sandboxes = StableNamespace(client.sandboxes, self._book)
         self.actor = StableNamespace(client.actor, self._book)
 

@@ -50,14 +50,14 @@ def empty_backend(make_backend):
     return make_backend()
 
 
-def snapshot_app(backend, **options) -> PocketenvApp:
+def snapshot_app(backend, missing_protections: list[str] | None = None, **options) -> PocketenvApp:
     context = AppContext("local", DISPLAY_URL, backend.token, backend.public_key)
     return PocketenvApp(
         context,
         config=AppConfig(),
         refresh=30.0,
         now=lambda: FROZEN_NOW,
-        client=StableView(client_for(backend)),
+        client=StableView(client_for(backend), missing_protections),
         **options,
     )
 
@@ -147,6 +147,25 @@ def test_sandbox_screen_with_ports(snap_compare, snapshot_backend):
         await pilot.pause()
 
     assert snap_compare(snapshot_app(snapshot_backend), terminal_size=SIZE, run_before=run_before)
+
+
+def test_sandbox_screen_with_protections_off(snap_compare, snapshot_backend):
+    """charlie's screen on a machine that cannot give every protection: which are off, and why."""
+    missing = [
+        "diskQuota: the server is not root, so it cannot mount a disk image",
+        "outboundNetwork: slirp4netns is not installed (Debian package slirp4netns)",
+    ]
+
+    async def run_before(pilot):
+        await loaded(pilot)
+        pilot.app.main_screen.query_one("#sandboxes").select_key("sbx_charlie")
+        await pilot.press("enter")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: len(screen.ports) == 2, "two ports")
+        await pilot.pause()
+
+    app = snapshot_app(snapshot_backend, missing_protections=missing)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def test_shell_with_coloured_output(snap_compare, snapshot_backend):

@@ -22,9 +22,10 @@ from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.resource_models import Port
 from pocketenv_tui.app.errors import describe_error
 from pocketenv_tui.app.formatting import (
-    format_resources,
+    format_sandbox_resources,
     format_timestamp,
     format_uptime,
+    protections_text,
     status_text,
 )
 from pocketenv_tui.app.resources import ResourceTabs
@@ -178,19 +179,29 @@ class SandboxScreen(Screen[None]):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
         status = self.busy or sandbox.status or "UNKNOWN"
+        protections = protections_text(sandbox, self.app.theme_variables)
+        resources = format_sandbox_resources(sandbox)
         rows: list[tuple[str, Text | str]] = [
             ("Name", sandbox.name),
             ("ID", sandbox.id),
             ("Status", status_text(status, self.app.theme_variables)),
             ("Up", format_uptime(sandbox.status or "", sandbox.started_at, now)),
+            ("Isolation", sandbox.isolation or "-"),
+        ]
+        if protections is not None:
+            rows.append(("Protections", protections[0]))
+        rows += [
+            ("Resources", resources),
             ("Base", base_name(sandbox) or "-"),
             ("Provider", sandbox.provider or "-"),
-            ("Resources", format_resources(sandbox.vcpus, sandbox.memory, sandbox.disk)),
             ("Created", format_timestamp(sandbox.created_at)),
             ("Started", format_timestamp(sandbox.started_at)),
             ("Repo", sandbox.repo or "-"),
-            ("Isolation", sandbox.isolation or "-"),
         ]
+        if protections is not None and protections[1] is not None:
+            rows.append(("Off", protections[1]))
+        if sandbox.limits is not None and sandbox.limits.pids is not None:
+            rows.append(("Processes", f"at most {sandbox.limits.pids}"))
         if sandbox.description:
             rows.append(("About", sandbox.description))
         self.field_values = {label: str(value) for label, value in rows}
