@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import py_compile
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -70,7 +71,10 @@ class Exports:
         for source in INSIDE_DIR.glob("*.py"):
             shutil.copy2(source, code / source.name)
             os.chmod(code / source.name, 0o644)
-        os.chmod(code, 0o755)
+            # Compiled here once: the agent runs with -B on a read-only view of this dir.
+            py_compile.compile(str(code / source.name), doraise=False)
+        for path in [code, *code.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
         python_source = None
         if prefix is not None:
             python_source = base / "python"
