@@ -163,6 +163,7 @@ class Backend:
     # -- server start and exit --------------------------------------------------------------
 
     async def startup(self) -> None:
+        await asyncio.to_thread(self.runtime.prepare)
         stopped = await self.db(self.store.stop_all_sandboxes)
         if stopped:
             log.info("%d sandbox(es) were running when the server last stopped; they are STOPPED now", stopped)

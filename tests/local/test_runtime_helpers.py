@@ -22,6 +22,18 @@ def spec(sandbox_id: str = "sbx1", **fields: object) -> SandboxSpec:
     return SandboxSpec(**values)  # type: ignore[arg-type]
 
 
+def describe(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out.append(f"{pid} [{stat.rsplit(')', 1)[1].split()[0]}] {cmdline[:120]}")
+    return out
+
+
 def sandbox_pids(sandbox_id: str) -> list[int]:
     return pids_with_env(f"{SANDBOX_MARKER}={sandbox_id}".encode())
 
@@ -35,7 +47,8 @@ async def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         ids = list(rt._boxes)
         await rt.shutdown()
         for sandbox_id in ids:
-            assert sandbox_pids(sandbox_id) == [], "processes survived the runtime's shutdown"
+            left = sandbox_pids(sandbox_id)
+            assert left == [], f"processes survived the runtime's shutdown: {describe(left)}"
 
 
 async def read_until(attachment: Attachment, needle: bytes, within: float = 10.0) -> bytes:

@@ -80,6 +80,8 @@ class Box:
     home: str  # HOME as the sandbox's processes see it
     python: str  # the interpreter, as a path the sandbox's processes can run
     code_dir: str  # the agent's code, likewise
+    python_prefix: str | None = None  # where the interpreter is mounted inside, if at all
+    namespaced: bool = False  # the agent is PID 1 of the sandbox's own namespaces (bwrap)
     channel: AgentChannel | None = None
     init: subprocess.Popen[bytes] | None = None  # bwrap (or the agent itself, isolation "none")
     agent_pid: int = 0  # host pid of the agent
@@ -130,6 +132,9 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
         home = str(disk.rootfs / iso.HOME_INSIDE.lstrip("/"))
         python, code_dir = sys.executable, str(iso.INSIDE_DIR)
     box = Box(spec, limits, disk, as_uid, missing, home, python, code_dir, warnings=list(disk.warnings))
+    if bwrap:
+        box.python_prefix = ctx.exports.python_prefix
+        box.namespaced = True
     await asyncio.to_thread(_prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
     try:
         box.cgroups, cgroup_missing = CgroupLimits.create(ctx.cgroup_prefix + spec.id, limits)
@@ -206,6 +211,16 @@ def _top_level_and_volumes(box: Box) -> tuple[list[str], list[tuple[Path, str, b
         if name and name not in iso.SYSTEM_TOP_LEVEL:
             with contextlib.suppress(OSError):
                 ensure_directories(rootfs, name, box.uid)
+    prefix = box.python_prefix
+    if prefix and prefix.strip("/").split("/")[0] not in iso.SYSTEM_TOP_LEVEL:
+        # The interpreter is mounted at its own path, which may lie in one of the sandbox's
+        # directories (/root/.pyenv...): that path must be real directories, not links.
+        try:
+            ensure_directories(rootfs, prefix.lstrip("/"), box.uid)
+        except OSError as exc:
+            raise SandboxRuntimeError(
+                f"could not start the sandbox: {prefix} inside it is not a plain directory ({exc.strerror or exc})"
+            ) from None
     top = sorted(
         entry.name for entry in os.scandir(rootfs)
         if entry.is_dir(follow_symlinks=False) and entry.name not in iso.SYSTEM_TOP_LEVEL
@@ -341,7 +356,12 @@ async def teardown(box: Box) -> list[str]:
     if box.channel is not None:
         box.channel.close()  # the agent exits when its socket closes; PID 1 takes the rest
     if box.init is not None:
-        if box.agent_pid > 0:
+        if box.namespaced:
+            kill_pids([box.agent_pid])  # PID 1: the kernel ends the rest of its namespace
+        else:
+            # The agent ends everything it started once its socket closes; give it that
+            # moment before it is killed (its orphans would otherwise only meet the sweep).
+            await wait_exit_within(box.init, 1.0)
             kill_pids([box.agent_pid])
         if await wait_exit_within(box.init, STOP_TIMEOUT) is None:
             with contextlib.suppress(ProcessLookupError):

@@ -48,6 +48,7 @@ from pocketenv_tui.local.sandbox.box import (
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.exec import ExecResult, run_command
 from pocketenv_tui.local.sandbox.exports import Exports
+from pocketenv_tui.local.sandbox.exports import cleanup as cleanup_mounts
 from pocketenv_tui.local.sandbox.facilities import PROTECTIONS, Facilities, bwrap_problem, probe
 from pocketenv_tui.local.sandbox.files import files_payload, run_tool, write_failures
 from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
@@ -108,9 +109,15 @@ class SandboxRuntime:
 
     # -- shared state -----------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Make what all sandboxes share, and remove what a crashed server left behind
+        (mounts, empty cgroups). Blocking: called once, from a thread, at server start."""
+        self._ctx()
+
     def _ctx(self) -> RuntimeContext:
         if self._context is None:
             self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            cleanup_mounts(self.data_dir / "sandboxes")
             exports = Exports.prepare(self.data_dir) if self.isolation == "bwrap" else Exports.plain()
             prefix = limits_mod.cgroup_prefix(self.data_dir)
             limits_mod.remove_stale(prefix)
@@ -241,7 +248,11 @@ class SandboxRuntime:
         self._uids.pop(sandbox_id, None)
 
     async def shutdown(self) -> None:
-        await asyncio.gather(*(self.stop(sid) for sid in list(self._boxes)), return_exceptions=True)
+        ids = list(self._boxes)
+        results = await asyncio.gather(*(self.stop(sid) for sid in ids), return_exceptions=True)
+        for sandbox_id, result in zip(ids, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("sandbox %s did not stop cleanly: %s", sandbox_id, result)
         await self.shells.close_all()
         if self._context is not None:
             await asyncio.to_thread(self._context.exports.release)
