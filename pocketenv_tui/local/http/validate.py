@@ -157,3 +157,54 @@ def sandbox_path(value: str, where: str) -> str:
     if any(part == ".." for part in value.split("/")):
         raise invalid(f"{where} must not contain '..'")
     return value
+
+
+# The sandbox's system directories are (re)built or mounted by the runtime at every start; a
+# file or volume there would shadow or fight those mounts, and that start would fail.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/sys", "/dev", "/run", "/boot")
+# Directories the sandbox needs writable and its own: files and volumes may sit beneath them,
+# not on them.
+SANDBOX_OWN = ("/tmp", "/home/sandbox")
+# /home holds only the sandbox user's home; the runtime makes nothing else of it.
+HOME_ROOT = "/home"
+
+
+def normalized_path(value: str) -> str:
+    """``value`` with empty and ``.`` segments and any trailing slash dropped (``//etc/./x/`` -> ``/etc/x``)."""
+    return "/" + "/".join(part for part in value.split("/") if part not in ("", "."))
+
+
+def _beneath(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory + "/")
+
+
+def mount_path(value: str, where: str, *, volume: bool) -> str:
+    """A sandbox path a file (``volume=False``) or volume may be placed at.
+
+    Refused, because the sandbox's next start could only fail: ``/`` itself; the system
+    directories (``SYSTEM_DIRS``) and anything beneath them; ``/tmp`` and ``/home/sandbox``
+    themselves (a directory the sandbox needs cannot be a file or another mount); and
+    ``/home`` apart from ``/home/sandbox`` (the runtime keeps ``/home`` for that home only).
+    """
+    sandbox_path(value, where)
+    path = normalized_path(value)
+    what = "a volume" if volume else "a file"
+    if path == "/":
+        raise invalid(f"{where} must not be / : the sandbox's root is built by the server at every start, so {what} cannot go there")
+    for system in SYSTEM_DIRS:
+        if _beneath(path, system):
+            raise invalid(
+                f"{where} must not be or lie beneath {system}: the sandbox's system directories are set up by "
+                f"the server at every start, so {what} there would make the next start fail"
+            )
+    if path in SANDBOX_OWN:
+        raise invalid(
+            f"{where} must not be {path} itself: the sandbox needs its own {path} directory at every start "
+            f"({what} beneath it, e.g. {path}/data, is fine)"
+        )
+    if _beneath(path, HOME_ROOT) and not _beneath(path, SANDBOX_OWN[1]):
+        raise invalid(
+            f"{where} must not be or lie beneath {HOME_ROOT} other than {SANDBOX_OWN[1]}: the sandbox has "
+            f"one home, so {what} there would make the next start fail"
+        )
+    return value
