@@ -82,10 +82,10 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
 
     routes = [
         Route("/", banner, methods=["GET"]),
-        Route("/xrpc/{nsid}", make_endpoint(registry, identity.verify_token, SandboxRuntimeError), methods=XRPC_VERBS),
-        *storage_routes(data_dir, identity.verify_token),
+        Route("/xrpc/{nsid}", make_endpoint(registry, identity, SandboxRuntimeError), methods=XRPC_VERBS),
+        *storage_routes(data_dir, identity),
         *preview_routes(backend, lambda: http["client"]),
-        *terminal_routes(runtime, identity.verify_token, backend.resolve_for_terminal),
+        *terminal_routes(runtime, identity.verify_terminal_token, backend.resolve_for_terminal),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed},

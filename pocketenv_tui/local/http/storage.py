@@ -1,6 +1,7 @@
 """The copy storage routes: ``POST /cp`` (multipart field ``file``, a tar.gz) and ``GET /cp/{uuid}``.
 
-For the local backend the storage URL is the API URL. Both routes need the bearer token.
+For the local backend the storage URL is the API URL. Both routes need the login bearer
+token (a terminal token is refused, see state/identity.py).
 Multipart bodies are parsed with the standard library's MIME parser (Starlette's own form
 parser would need the python-multipart package, which this project does not depend on).
 """
@@ -15,7 +16,6 @@ import os
 import tarfile
 import tempfile
 import uuid as uuidlib
-from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from pocketenv_tui.local.http.handlers.transfer import check_uuid
 from pocketenv_tui.local.http.validate import XrpcError
-from pocketenv_tui.local.http.xrpc import bearer_token, error_response
+from pocketenv_tui.local.http.xrpc import TokenChecker, authenticate, error_response
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 
@@ -65,15 +65,14 @@ def _store_upload(content_type: str, body: bytes, target_dir: Path) -> str:
     return copy_id
 
 
-def storage_routes(data_dir: Path, verify_token: Callable[[str | None], str | None]) -> list[Route]:
+def storage_routes(data_dir: Path, tokens: TokenChecker) -> list[Route]:
     cp_dir = data_dir / "cp"
 
     def auth_error(request: Request) -> Response | None:
-        token = bearer_token(request)
-        if token is None or token == "null":
-            return error_response(401, "AuthenticationRequired", "Unauthorized")
-        if verify_token(token) is None:
-            return error_response(401, "AuthenticationRequired", "Invalid token")
+        try:
+            authenticate(request, tokens)
+        except XrpcError as exc:
+            return error_response(exc.status, exc.error, exc.message)
         return None
 
     async def upload(request: Request) -> Response:

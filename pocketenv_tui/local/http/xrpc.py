@@ -27,12 +27,13 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pocketenv_tui.local.http.validate import XrpcError, invalid
+from pocketenv_tui.local.state.identity import TERMINAL_ONLY_MESSAGE
 from pocketenv_tui.local.state.store import Conflict
 
 log = logging.getLogger("pocketenv_tui.local")
@@ -119,6 +120,31 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+class TokenChecker(Protocol):
+    """What the HTTP routes need of the identity (state/identity.py ``Identity``)."""
+
+    def verify_token(self, token: str | None) -> str | None: ...
+
+    def is_terminal_only(self, token: str | None) -> bool: ...
+
+
+def authenticate(request: Request, tokens: TokenChecker) -> str:
+    """The DID of an API request's bearer token; XrpcError 401 saying why otherwise.
+
+    Terminal tokens (actor.getTerminalToken) are refused here with their own message: they
+    open the terminal WebSockets only.
+    """
+    token = bearer_token(request)
+    if token is None or token == "null":
+        raise XrpcError(401, "AuthenticationRequired", "Unauthorized")
+    did = tokens.verify_token(token)
+    if did is not None:
+        return did
+    if tokens.is_terminal_only(token):
+        raise XrpcError(401, "AuthenticationRequired", TERMINAL_ONLY_MESSAGE)
+    raise XrpcError(401, "AuthenticationRequired", "Invalid token")
 
 
 def parse_params(method: Method, request: Request) -> dict[str, Any]:
@@ -275,19 +301,17 @@ def render(result: Any) -> Response:
 
 def make_endpoint(
     registry: Registry,
-    verify_token: Callable[[str | None], str | None],
+    tokens: TokenChecker,
     runtime_error: type[Exception],
 ) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint for ``/xrpc/{nsid}``."""
 
     async def endpoint(request: Request) -> Response:
         nsid = request.path_params["nsid"]
-        token = bearer_token(request)
-        if token is None or token == "null":
-            return error_response(401, "AuthenticationRequired", "Unauthorized")
-        did = verify_token(token)
-        if did is None:
-            return error_response(401, "AuthenticationRequired", "Invalid token")
+        try:
+            did = authenticate(request, tokens)
+        except XrpcError as exc:
+            return error_response(exc.status, exc.error, exc.message)
 
         method = registry.methods.get(nsid)
         if method is None:
