@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", dest="serve_data_dir", help="where state, sandboxes and keys live")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--print-env", action="store_true", help="print POCKETENV_* variables for this data dir and exit")
+    serve.add_argument(
+        "--max-shells", type=int, default=None, metavar="N",
+        help="most terminal shells one sandbox may have at once (default: POCKETENV_MAX_SHELLS or 8)",
+    )
     return parser
 
 
@@ -52,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.serve_data_dir or args.data_dir,
             allow_remote=args.allow_remote,
             print_env=args.print_env,
+            max_shells=args.max_shells,
         )
     from pocketenv_tui.app.main import run_app
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from pocketenv_tui.local.http.app import create_app
+from pocketenv_tui.local.http.terminals import max_shells_from_env
 from pocketenv_tui.local.state.datadir import (
     DataDirLock,
     DataDirLocked,
@@ -74,8 +75,14 @@ def print_env_lines(data_dir: Path, host: str, port: int) -> list[str]:
     ]
 
 
-def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool) -> int:
-    """``pocketenv-tui serve``: returns the process exit code, errors as one clear line."""
+def run_serve(
+    host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool,
+    max_shells: int | None = None,
+) -> int:
+    """``pocketenv-tui serve``: returns the process exit code, errors as one clear line.
+
+    ``max_shells`` (``--max-shells``) wins over ``POCKETENV_MAX_SHELLS``; both default to 8.
+    """
     data_path = resolve_data_dir(data_dir)
     try:
         data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -91,6 +98,15 @@ def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: b
         return 2
     if not 0 <= port <= 65535:
         _error(f"--port must be between 0 and 65535, got {port}")
+        return 2
+    if max_shells is None:
+        try:
+            max_shells = max_shells_from_env()
+        except ValueError as exc:
+            _error(str(exc))
+            return 2
+    elif max_shells < 1:
+        _error(f"--max-shells must be at least 1, got {max_shells}")
         return 2
 
     lock = DataDirLock(data_path)
@@ -109,7 +125,7 @@ def run_serve(host: str, port: int, data_dir: str | Path | None, allow_remote: b
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied preview request
         try:
-            app = create_app(data_path)
+            app = create_app(data_path, max_shells=max_shells)
         except (OSError, ValueError) as exc:
             sock.close()
             _error(f"cannot open the data dir {data_path}: {exc}")

@@ -17,7 +17,7 @@ from pocketenv_tui.local.backend import Backend
 from pocketenv_tui.local.http.handlers import MODULES as HANDLER_MODULES
 from pocketenv_tui.local.http.preview import preview_routes
 from pocketenv_tui.local.http.storage import storage_routes
-from pocketenv_tui.local.http.terminals import terminal_routes
+from pocketenv_tui.local.http.terminals import max_shells_from_env, terminal_routes
 from pocketenv_tui.local.http.xrpc import Registry, make_endpoint
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError
 from pocketenv_tui.local.state.identity import load_or_create_identity
@@ -38,9 +38,19 @@ BANNER = r"""
 XRPC_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Starlette:
-    """The whole backend for ``data_dir`` as one Starlette app (identity created if missing)."""
+def create_app(
+    data_dir: Path, *, runtime: SandboxRuntime | None = None, max_shells: int | None = None,
+) -> Starlette:
+    """The whole backend for ``data_dir`` as one Starlette app (identity created if missing).
+
+    ``max_shells`` caps the shells per sandbox; None reads ``POCKETENV_MAX_SHELLS`` (default 8,
+    ValueError when that is not a whole number >= 1).
+    """
     data_dir = Path(data_dir)
+    if max_shells is None:
+        max_shells = max_shells_from_env()
+    if max_shells < 1:
+        raise ValueError(f"max_shells must be at least 1, got {max_shells}")
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     identity = load_or_create_identity(data_dir)
     store = Store(data_dir / "state.db")
@@ -85,7 +95,7 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
         Route("/xrpc/{nsid}", make_endpoint(registry, identity, SandboxRuntimeError), methods=XRPC_VERBS),
         *storage_routes(data_dir, identity),
         *preview_routes(backend, lambda: http["client"]),
-        *terminal_routes(runtime, identity.verify_terminal_token, backend.resolve_for_terminal),
+        *terminal_routes(runtime, identity.verify_terminal_token, backend.resolve_for_terminal, max_shells=max_shells),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed},

@@ -20,8 +20,20 @@
     ``{"type":"exit","code":n}`` and closes with 1000. Errors (bad token, unknown or stopped
     sandbox) are an ``error`` status followed by a close.
 
-Both: no answer of any kind without a valid token, and a session key only ever reaches a
-shell of the sandbox named in the URL, which must belong to the token's owner.
+Both: no answer of any kind without a valid token (the login token, or a terminal token from
+``actor.getTerminalToken``), and a session key only ever reaches a shell of the sandbox named
+in the URL, which must belong to the token's owner.
+
+Hostile frames never end a session. In the text dialect only a small, shallow JSON object is
+even tried as a resize (``MAX_CONTROL_BYTES``, ``MAX_CONTROL_DEPTH``); anything else is typed.
+In the binary dialect every text frame that is not a valid resize gets an ``error`` status
+naming what is wrong (too large, too deep, not JSON, not an object, lone surrogate, unknown
+type, bad size) and the session goes on.
+
+At most ``max_shells`` shells live per sandbox (``POCKETENV_MAX_SHELLS`` or ``serve
+--max-shells``, default 8). Shells whose clients left count until their grace period ends.
+Re-attaching to a live session key is always allowed; a new key over the cap is refused
+with close code 1013 (try again later), after an ``error`` status in the binary dialect.
 """
 
 from __future__ import annotations
@@ -31,11 +43,13 @@ import asyncio
 import codecs
 import contextlib
 import json
+import os
 from collections.abc import Awaitable, Callable
 
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from pocketenv_tui.local.http.xrpc import find_lone_surrogate, nesting_exceeds
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
 from pocketenv_tui.local.sandbox.shells import Attachment, ShellSession, valid_size
 
@@ -46,6 +60,25 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
+MAX_CLOSE_REASON = 123  # bytes of UTF-8 a close frame can carry (RFC 6455 §5.5)
+
+# A resize is about 40 bytes and one level deep; control frames beyond these are refused
+# unparsed (binary dialect) or typed as input (text dialect).
+MAX_CONTROL_BYTES = 4096
+MAX_CONTROL_DEPTH = 4
+
+MAX_SHELLS_ENV = "POCKETENV_MAX_SHELLS"
+DEFAULT_MAX_SHELLS = 8
+
+
+def max_shells_from_env(environ: dict[str, str] | None = None) -> int:
+    """The shell cap from ``POCKETENV_MAX_SHELLS`` (default 8); ValueError when not a whole number >= 1."""
+    raw = (os.environ if environ is None else environ).get(MAX_SHELLS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_SHELLS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_SHELLS_ENV} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
 
 
 class _Refused(Exception):
@@ -68,17 +101,52 @@ def _int_param(ws: WebSocket, name: str, default: int) -> int:
     return value if 0 < value <= 1000 else default
 
 
-def _parse_resize(text: str) -> tuple[int, int] | None:
-    """(cols, rows) if ``text`` is a JSON resize message, else None."""
+class BadControl(ValueError):
+    """A text frame that is not a usable control message; the text says why."""
+
+
+def parse_control(text: str) -> dict[str, object]:
+    """The JSON object in a control frame; BadControl saying why it is not one.
+
+    Size and nesting are checked before parsing, so no frame reaches the parser's recursion.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONTROL_BYTES:
+        raise BadControl(f"Invalid control message: {size} bytes, at most {MAX_CONTROL_BYTES}")
+    if nesting_exceeds(text, MAX_CONTROL_DEPTH):
+        raise BadControl(f"Invalid control message: nested deeper than {MAX_CONTROL_DEPTH} levels")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        raise BadControl("Invalid control message: not JSON") from None
+    if not isinstance(message, dict):
+        raise BadControl("Invalid control message: must be a JSON object")
+    if (problem := find_lone_surrogate(message, "message")) is not None:
+        raise BadControl(f"Invalid control message: {problem}")
+    return message
+
+
+def _parse_resize(text: str) -> tuple[int, int] | None:
+    """(cols, rows) if ``text`` is a JSON resize message, else None (then it is typed)."""
+    if not text.lstrip().startswith("{"):
         return None
-    if isinstance(message, dict) and message.get("type") == "resize":
+    try:
+        message = parse_control(text)
+    except BadControl:
+        return None
+    if message.get("type") == "resize":
         cols, rows = message.get("cols"), message.get("rows")
         if isinstance(cols, int) and isinstance(rows, int):
             return cols, rows
     return None
+
+
+def _close_reason(text: str) -> str:
+    """``text`` cut to what a close frame can carry."""
+    data = text.encode("utf-8")
+    if len(data) <= MAX_CLOSE_REASON:
+        return text
+    return data[: MAX_CLOSE_REASON - 3].decode("utf-8", "ignore") + "..."
 
 
 class _Terminal(abc.ABC):
@@ -87,10 +155,14 @@ class _Terminal(abc.ABC):
     token_param = "token"
     session_param = "sessionId"
 
-    def __init__(self, runtime: SandboxRuntime, verify_token: TokenVerifier, resolve: SandboxResolver) -> None:
+    def __init__(
+        self, runtime: SandboxRuntime, verify_token: TokenVerifier, resolve: SandboxResolver,
+        max_shells: int = DEFAULT_MAX_SHELLS,
+    ) -> None:
         self.runtime = runtime
         self.verify_token = verify_token
         self.resolve = resolve
+        self.max_shells = max_shells
 
     def default_key(self, sandbox_id: str) -> str:
         return sandbox_id
@@ -120,6 +192,14 @@ class _Terminal(abc.ABC):
             raise _Refused("Sandbox is not running")
         key = ws.query_params.get(self.session_param) or self.default_key(sandbox_id)
         cols, rows = _int_param(ws, "cols", 80), _int_param(ws, "rows", 24)
+        # No await from here to the attach: the count cannot change in between.
+        shells = self.runtime.shells
+        if shells.get(sandbox_id, key) is None and len(shells.of_sandbox(sandbox_id)) >= self.max_shells:
+            raise _Refused(
+                f"Too many shells: this sandbox has {self.max_shells}, the limit; "
+                "exit one or reuse a session key",
+                CLOSE_TRY_AGAIN,
+            )
         try:
             return self.runtime.shells.attach(sandbox_id, key, [shell_program(), "-i"], cols, rows)
         except SandboxRuntimeError as exc:
@@ -165,7 +245,7 @@ class _Terminal(abc.ABC):
     async def _close(ws: WebSocket, code: int, reason: str) -> None:
         if ws.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-                await ws.close(code, reason)
+                await ws.close(code, _close_reason(reason))
 
     # -- dialect hooks ----------------------------------------------------------------------
 
@@ -244,12 +324,12 @@ class BinaryTerminal(_Terminal):
 
     async def on_text(self, ws: WebSocket, session: ShellSession, text: str) -> None:
         try:
-            message = json.loads(text)
-        except ValueError:
-            await self._status(ws, type="error", message="Invalid control message")
+            message = parse_control(text)
+        except BadControl as exc:
+            await self._status(ws, type="error", message=str(exc))
             return
-        if not isinstance(message, dict) or message.get("type") != "resize":
-            await self._status(ws, type="error", message="Invalid control message")
+        if message.get("type") != "resize":
+            await self._status(ws, type="error", message="Invalid control message: only resize is supported")
             return
         cols, rows = message.get("cols"), message.get("rows")
         if not valid_size(cols, rows):
@@ -259,10 +339,17 @@ class BinaryTerminal(_Terminal):
 
 
 def terminal_routes(
-    runtime: SandboxRuntime, verify_token: TokenVerifier, resolve_sandbox: SandboxResolver
+    runtime: SandboxRuntime, verify_token: TokenVerifier, resolve_sandbox: SandboxResolver,
+    *, max_shells: int = DEFAULT_MAX_SHELLS,
 ) -> list[BaseRoute]:
-    """Starlette routes for both terminal dialects (see the module docs)."""
+    """Starlette routes for both terminal dialects (see the module docs).
+
+    ``verify_token`` decides who may open a terminal (the app passes
+    ``Identity.verify_terminal_token``, which also takes terminal tokens).
+    """
+    pty = PtyTerminal(runtime, verify_token, resolve_sandbox, max_shells)
+    binary = BinaryTerminal(runtime, verify_token, resolve_sandbox, max_shells)
     return [
-        WebSocketRoute("/pty/{id}/ws", PtyTerminal(runtime, verify_token, resolve_sandbox).serve),
-        WebSocketRoute("/v1/sandboxes/{id}/ws/terminal", BinaryTerminal(runtime, verify_token, resolve_sandbox).serve),
+        WebSocketRoute("/pty/{id}/ws", pty.serve),
+        WebSocketRoute("/v1/sandboxes/{id}/ws/terminal", binary.serve),
     ]
