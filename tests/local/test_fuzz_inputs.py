@@ -156,6 +156,9 @@ def test_surrogate_pairs_are_fine_and_raw_bad_utf8_is_refused(client) -> None:
     raw = b'{"command":"\xed\xb3\xbf"}'
     response = post_raw(client, "io.pocketenv.sandbox.exec", raw)
     assert response.status_code == 400 and "UTF-8" in response.json()["message"]
+    # A leading byte order mark is tolerated (the body is still parsed and checked).
+    with_bom = post_raw(client, "io.pocketenv.sandbox.exec", b'\xef\xbb\xbf{"command":"\\udcff"}')
+    assert with_bom.status_code == 400 and "Input/command must not contain a lone surrogate" in with_bom.json()["message"]
 
 
 HUGE = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -127,3 +129,24 @@ async def test_exec_long_command_below_the_body_cap_runs(api: Api, sandbox: dict
     padding = "y" * 90_000
     result = await api.exec(sandbox["id"], f": {padding}; echo long-ok")
     assert (result["stdout"], result["exitCode"]) == ("long-ok\n", 0)
+
+
+def test_client_leaving_mid_body_is_not_a_server_error(local_backend) -> None:
+    """A body cut short by a disconnect is the client's doing: no 500, no traceback logged."""
+    host, port = local_backend.url.removeprefix("http://").split(":")
+    before = local_backend.log_path.read_text(errors="replace").count("unhandled error")
+    request = (
+        f"POST /xrpc/{NS}sandbox.exec?id=x HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {local_backend.token}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{}"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert not answer.startswith(b"HTTP/1.1 5"), answer
+    # The server is still fine, and what it logged for this was no crash.
+    assert httpx.get(f"{local_backend.url}/", timeout=20).status_code == 200
+    assert local_backend.log_path.read_text(errors="replace").count("unhandled error") == before

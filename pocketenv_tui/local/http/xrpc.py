@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from pocketenv_tui.local.http.validate import XrpcError, invalid
@@ -238,7 +238,7 @@ def find_lone_surrogate(value: Any, path: str = "Input") -> str | None:
 def parse_json_body(raw: bytes) -> Any:
     """Parse a request body, refusing (400) what is not UTF-8, too deep or not valid JSON."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading BOM is tolerated, as json.loads(bytes) did
     except UnicodeDecodeError as exc:
         raise invalid(f"Request body is not valid UTF-8 (byte {exc.start})") from None
     if nesting_exceeds(text):
@@ -327,6 +327,9 @@ def make_endpoint(
             result = await method.handler(Call(request=request, did=did, params=params, body=body))
         except XrpcError as exc:
             return error_response(exc.status, exc.error, exc.message)
+        except ClientDisconnect:
+            # The client left mid-body: nobody will read this answer, and it is not our error.
+            return error_response(400, "InvalidRequest", "The request body was cut off (the client disconnected)")
         except Conflict:
             return error_response(409, "Conflict", "That already exists (duplicate name, path or port)")
         except runtime_error as exc:
