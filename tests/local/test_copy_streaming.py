@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pocketenv_tui.local.http.multipart import (
     MAX_HEADER_BYTES,
@@ -74,6 +76,38 @@ def test_boundary_split_across_chunks_at_every_position() -> None:
 def test_crlf_and_boundary_lookalikes_inside_content() -> None:
     for data in (b"\r\n", b"\r\n\r\n", b"--" + BOUNDARY.encode(), b"\r\n--" + BOUNDARY.encode()[:-1], b"\r", b"\n--"):
         assert parse(form([("file", data)]), []) == [("file", data)], data
+
+
+# Content made mostly of delimiter fragments, the hardest case for a streaming parser.
+fragments = st.lists(st.sampled_from([b"\r", b"\n", b"-", b"--", b"\r\n--", BOUNDARY.encode()[:5], BOUNDARY.encode(), b"x"]), max_size=30).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(st.tuples(st.sampled_from(["file", "a", "b"]), fragments), min_size=1, max_size=3),
+    cuts=st.lists(st.integers(1, 400), max_size=8),
+)
+def test_any_content_and_any_chunking_round_trip(parts, cuts) -> None:
+    # A body whose content would contain a real delimiter is not valid multipart; skip those.
+    delimiter = b"\r\n--" + BOUNDARY.encode()
+    if any(delimiter in b"\r\n" + data + b"\r\n--" + BOUNDARY.encode()[:-1] for _, data in parts):
+        return
+    body = form(parts)
+    assert parse(body, sorted({c for c in cuts if c < len(body)})) == parts
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.lists(st.sampled_from([
+    f"--{BOUNDARY}\r\n".encode(), f"--{BOUNDARY}--\r\n".encode(), b'Content-Disposition: form-data; name="file"\r\n',
+    b"Content-Transfer-Encoding: base64\r\n", b"\r\n", b"\x1f\x8b\x08\x00", b"junk", f"\r\n--{BOUNDARY}".encode(),
+]), max_size=12).map(b"".join))
+def test_random_upload_bodies_never_crash(local_backend: Any, body: bytes) -> None:
+    response = httpx.post(
+        f"{local_backend.url}/cp", content=body, headers={**local_backend.headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 400), response.text
+    assert set(response.json()) == ({"uuid"} if response.status_code == 200 else {"error", "message"})
 
 
 def test_real_clients_preamble_epilogue_and_quoted_boundary() -> None:

@@ -90,15 +90,21 @@ async def test_binary_dialect_answers_malformed_control_frames_and_goes_on(sandb
 async def test_pty_dialect_types_what_is_not_a_resize(sandbox: dict, local_backend: Any) -> None:
     url = f"{ws_base(local_backend)}/pty/{sandbox['id']}/ws?token={local_backend.token}&sessionId=hostile"
     frames = {name: BAD_CONTROL_FRAMES[name] for name in (
-        "deep-object", "deep-array-in-resize", "array", "number", "surrogate-in-type", "surrogate-in-key", "not-json",
+        "deep-but-small", "array", "number", "surrogate-in-type", "surrogate-in-key", "not-json",
     )}
+    # Deep enough for the JSON parser's recursion limit (about 1,000), small enough to type.
+    frames["deep-object"] = deep_object(1500)
+    frames["deep-array-in-resize"] = '{"type":"resize","cols":' + "[" * 1500 + "]" * 1500 + "}"
     frames["huge"] = '{"type":"resize","pad":"' + "x" * 20_000 + '"}'
     async with connect(url, open_timeout=20, max_size=None) as ws:
-        for i, frame in enumerate(frames.values()):
-            # Typed as a command line: the shell complains about it and carries on.
+        # cat takes the typed frames, line by line, so the shell's line editor is not in the way.
+        await ws.send('echo "re""ady"; cat > /dev/null; echo "ca""t-done"\n')
+        await collect_text(ws, "ready", within=30)
+        for frame in frames.values():
             await ws.send(frame)
-            await ws.send(f'\necho "al""ive-{i}"\n')
-            await collect_text(ws, f"alive-{i}", within=30)
+            await ws.send("\n")
+        await ws.send("\x04")  # end of input for cat: the shell is back
+        await collect_text(ws, "cat-done", within=60)
         await ws.send(json.dumps({"type": "resize", "cols": 99, "rows": 29}))
         await ws.send('stty size; echo "si""zed"\n')
         assert "29 99" in await collect_text(ws, "sized")

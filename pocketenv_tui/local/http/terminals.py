@@ -76,7 +76,7 @@ def max_shells_from_env(environ: dict[str, str] | None = None) -> int:
     raw = (os.environ if environ is None else environ).get(MAX_SHELLS_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_SHELLS
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ValueError(f"{MAX_SHELLS_ENV} must be a whole number of at least 1, got {raw!r}")
     return int(raw)
 
@@ -196,8 +196,8 @@ class _Terminal(abc.ABC):
         shells = self.runtime.shells
         if shells.get(sandbox_id, key) is None and len(shells.of_sandbox(sandbox_id)) >= self.max_shells:
             raise _Refused(
-                f"Too many shells: this sandbox has {self.max_shells}, the limit; "
-                "exit one or reuse a session key",
+                f"Too many shells: this sandbox has {self.max_shells} (the limit); exit one or reuse a "
+                f"session key (idle shells end after {shells.grace:g}s)",
                 CLOSE_TRY_AGAIN,
             )
         try:
