@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     serve.add_argument("--print-env", action="store_true", help="print POCKETENV_* variables for this data dir and exit")
     serve.add_argument(
+        "--max-shells", type=int, default=None, metavar="N",
+        help="most terminal shells one sandbox may have at once (default: POCKETENV_MAX_SHELLS or 8)",
+    )
+    serve.add_argument(
         "--strict", action="store_true",
         help="refuse to start sandboxes while this machine cannot give them every protection",
     )
@@ -89,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.serve_data_dir or args.data_dir,
             allow_remote=args.allow_remote,
             print_env=args.print_env,
-            sandbox=SandboxOptions(strict=args.strict, limits=limits),
+            sandbox=SandboxOptions(strict=args.strict, limits=limits, max_shells=args.max_shells),
         )
     from pocketenv_tui.app.main import run_app
 

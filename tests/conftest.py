@@ -2,7 +2,8 @@
 
 - ``local_backend`` (session): one server for the whole run.
 - ``make_backend`` (function): a factory for tests that stop and restart a server on the same
-  data dir; every server it started is stopped at the end of the test.
+  data dir, or need one of their own (``env=`` adds environment variables, ``args=`` serve
+  options); every server it started is stopped at the end of the test.
 
 Teardown sends SIGTERM (SIGKILL after a few seconds) and then checks that no process of the
 backend's sandboxes survived it.
@@ -14,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +56,13 @@ class BackendHandle:
         assert_no_leftover_processes(self.data_dir)
 
 
-def launch_backend(data_dir: Path) -> BackendHandle:
+def launch_backend(
+    data_dir: Path, *, env: dict[str, str] | None = None, args: Sequence[str] = ()
+) -> BackendHandle:
+    """A server on ``data_dir``; ``env`` adds environment variables, ``args`` serve options."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
-    process = start_backend_process(data_dir, 0, log_path=log_path)
+    process = start_backend_process(data_dir, 0, log_path=log_path, env=env, extra_args=args)
     try:
         url = wait_for_server_json(data_dir, process, timeout=30)
         wait_until_ready(url, timeout=30, process=process)
@@ -122,8 +126,10 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendH
 def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackendHandle]]:
     started: list[BackendHandle] = []
 
-    def make(data_dir: Path | None = None) -> BackendHandle:
-        handle = launch_backend(data_dir or tmp_path / "data")
+    def make(
+        data_dir: Path | None = None, *, env: dict[str, str] | None = None, args: Sequence[str] = ()
+    ) -> BackendHandle:
+        handle = launch_backend(data_dir or tmp_path / "data", env=env, args=args)
         started.append(handle)
         return handle
 

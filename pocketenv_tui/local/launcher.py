@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,24 +52,27 @@ def serve_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[st
 
 
 def start_backend_process(
-    data_dir: Path, port: int, *, detached: bool = False, log_path: Path | None = None
+    data_dir: Path, port: int, *, detached: bool = False, log_path: Path | None = None,
+    env: Mapping[str, str] | None = None, extra_args: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Launch ``pocketenv-tui serve`` for ``data_dir`` (port 0 picks a free one, see server.json).
 
     ``detached`` puts it in its own session so it outlives the caller (the dashboard's case).
-    Output goes to ``log_path`` when given, else it is inherited.
+    Output goes to ``log_path`` when given, else it is inherited. ``env`` is added to (and
+    overrides) this process's environment; ``extra_args`` go after the serve options (e.g.
+    ``["--max-shells", "2"]``).
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     out = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen(
-            serve_command(data_dir, port),
+            [*serve_command(data_dir, port), *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=detached,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     finally:
         if out is not None:

@@ -16,6 +16,7 @@ from pocketenv_tui.local.http.app import create_app
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime
+from pocketenv_tui.local.sandbox.shells import max_shells_from_env
 from pocketenv_tui.local.state.datadir import (
     DataDirLock,
     DataDirLocked,
@@ -103,7 +104,10 @@ def run_serve(
     host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool,
     sandbox: SandboxOptions | None = None,
 ) -> int:
-    """``pocketenv-tui serve``: returns the process exit code, errors as one clear line."""
+    """``pocketenv-tui serve``: returns the process exit code, errors as one clear line.
+
+    ``sandbox.max_shells`` (``--max-shells``) wins over ``POCKETENV_MAX_SHELLS``; both default to 8.
+    """
     data_path = resolve_data_dir(data_dir)
     try:
         data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -119,6 +123,17 @@ def run_serve(
         return 2
     if not 0 <= port <= 65535:
         _error(f"--port must be between 0 and 65535, got {port}")
+        return 2
+    options = sandbox or SandboxOptions()
+    max_shells = options.max_shells
+    if max_shells is None:
+        try:
+            max_shells = max_shells_from_env()
+        except ValueError as exc:
+            _error(str(exc))
+            return 2
+    elif max_shells < 1:
+        _error(f"--max-shells must be at least 1, got {max_shells}")
         return 2
 
     lock = DataDirLock(data_path)
@@ -136,10 +151,9 @@ def run_serve(
         url = _url(host, sock.getsockname()[1])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied preview request
-        options = sandbox or SandboxOptions()
         try:
             runtime = SandboxRuntime(
-                data_path, strict=options.strict, default_limits=options.limits, max_shells=options.max_shells,
+                data_path, strict=options.strict, default_limits=options.limits, max_shells=max_shells,
             )
             _warn_missing(runtime)
             app = create_app(data_path, runtime=runtime)

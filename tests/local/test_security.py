@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -12,7 +13,7 @@ import pytest
 
 from pocketenv_tui.local.http.handlers import MODULES
 from pocketenv_tui.local.state.identity import sign_jwt
-from tests.local.helpers import Api, make_tar_gz
+from tests.local.helpers import NS, Api, make_tar_gz
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,10 +56,37 @@ async def test_expired_token_is_rejected(local_backend) -> None:
         assert (await client.get(url, headers={"Authorization": f"Bearer {fresh}"})).status_code == 200
 
 
-async def test_terminal_token_is_accepted_as_a_credential(api: Api) -> None:
+def _claims(token: str) -> dict:
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+async def test_terminal_token_opens_terminals_only(api: Api, sandbox: dict, local_backend) -> None:
     token = (await api.ok(await api.get("actor.getTerminalToken")))["token"]
-    response = await api.client.get("/xrpc/io.pocketenv.actor.getProfile", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200
+    claims = _claims(token)
+    assert claims["scope"] == "terminal"
+    assert 3600 <= claims["exp"] - claims["iat"] <= 24 * 3600  # hours, not years
+    assert claims["exp"] <= time.time() + 24 * 3600
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=local_backend.url, timeout=30) as client:
+        refused = [
+            await client.post(f"/xrpc/{NS}sandbox.exec", params={"id": sandbox["id"]}, json={"command": "true"}, headers=bearer),
+            await client.get(f"/xrpc/{NS}actor.getProfile", headers=bearer),
+            await client.get(f"/xrpc/{NS}actor.getTerminalToken", headers=bearer),
+            await client.post(f"/xrpc/{NS}sandbox.stopSandbox", params={"id": sandbox["id"]}, headers=bearer),
+            await client.get(f"/xrpc/{NS}nope.nothing", headers=bearer),
+            await client.post("/cp", files={"file": ("a.tar.gz", make_tar_gz({"a": b"1"}))}, headers=bearer),
+            await client.get(f"/cp/{uuid.uuid4()}", headers=bearer),
+        ]
+        for method in all_methods():  # every XRPC route, with real ids
+            kwargs = {"json": {}} if method.has_input else {}
+            ids = {"id": sandbox["id"], "sandboxId": sandbox["id"], "serviceId": "x", "did": "local"}
+            refused.append(await client.request(method.verb, f"/xrpc/{method.nsid}", params=ids, headers=bearer, **kwargs))
+    for response in refused:
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "AuthenticationRequired"
+        assert "only opens terminals" in response.json()["message"]
+    assert (await api.get("sandbox.getSandbox", id=sandbox["id"])).json()["sandbox"]["status"] == "RUNNING"
 
 
 async def test_sealed_values_never_stored_in_plaintext(api: Api, sandbox: dict, local_backend) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 import subprocess
@@ -97,3 +98,16 @@ def test_ensure_backend_starts_once_then_reuses(tmp_path) -> None:
             time.sleep(0.1)
     assert read_server_json(data) is None
     assert_no_leftover_processes(data)
+
+
+def test_max_shells_must_be_a_positive_number(tmp_path) -> None:
+    result = serve("--data-dir", str(tmp_path), "--port", "0", "--max-shells", "0")
+    assert result.returncode == 2
+    assert "--max-shells must be at least 1, got 0" in result.stderr and "Traceback" not in result.stderr
+    env_result = subprocess.run(
+        [sys.executable, "-m", "pocketenv_tui", "serve", "--data-dir", str(tmp_path), "--port", "0"],
+        capture_output=True, text=True, timeout=30, env={**os.environ, "POCKETENV_MAX_SHELLS": "lots"},
+    )
+    assert env_result.returncode == 2
+    assert "POCKETENV_MAX_SHELLS must be a whole number of at least 1, got 'lots'" in env_result.stderr
+    assert "--max-shells" in serve("--help").stdout

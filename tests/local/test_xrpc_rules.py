@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -105,3 +107,46 @@ async def test_unknown_route_and_banner(local_backend) -> None:
         assert banner.status_code == 200 and "local backend" in banner.text
         missing = await client.get("/nothing/here")
         assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
+
+
+def test_exec_command_must_fit_one_execve_argument() -> None:
+    from pocketenv_tui.local.http.handlers.sandboxes import MAX_ARG_STRLEN, check_command
+    from pocketenv_tui.local.http.validate import XrpcError
+
+    assert MAX_ARG_STRLEN == 128 * 1024
+    fits = "x" * (MAX_ARG_STRLEN - 1)
+    assert check_command(fits) == fits
+    # Counted in bytes of UTF-8, not characters: 65,536 two-byte characters are 128 KiB.
+    for too_long in ("x" * MAX_ARG_STRLEN, "é" * (MAX_ARG_STRLEN // 2)):
+        with pytest.raises(XrpcError) as refused:
+            check_command(too_long)
+        assert refused.value.status == 400
+        assert "Input/command is 131072 bytes" in refused.value.message
+        assert "execve" in refused.value.message and "131071" in refused.value.message
+
+
+async def test_exec_long_command_below_the_body_cap_runs(api: Api, sandbox: dict) -> None:
+    padding = "y" * 90_000
+    result = await api.exec(sandbox["id"], f": {padding}; echo long-ok")
+    assert (result["stdout"], result["exitCode"]) == ("long-ok\n", 0)
+
+
+def test_client_leaving_mid_body_is_not_a_server_error(local_backend) -> None:
+    """A body cut short by a disconnect is the client's doing: no 500, no traceback logged."""
+    host, port = local_backend.url.removeprefix("http://").split(":")
+    before = local_backend.log_path.read_text(errors="replace").count("unhandled error")
+    request = (
+        f"POST /xrpc/{NS}sandbox.exec?id=x HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {local_backend.token}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{}"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert not answer.startswith(b"HTTP/1.1 5"), answer
+    # The server is still fine, and what it logged for this was no crash.
+    assert httpx.get(f"{local_backend.url}/", timeout=20).status_code == 200
+    assert local_backend.log_path.read_text(errors="replace").count("unhandled error") == before

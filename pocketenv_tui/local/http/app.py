@@ -38,7 +38,11 @@ XRPC_VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Starlette:
-    """The whole backend for ``data_dir`` as one Starlette app (identity created if missing)."""
+    """The whole backend for ``data_dir`` as one Starlette app (identity created if missing).
+
+    Without ``runtime`` one is made with the defaults (shells per sandbox from
+    ``POCKETENV_MAX_SHELLS``, default 8).
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     identity = load_or_create_identity(data_dir)
@@ -77,10 +81,10 @@ def create_app(data_dir: Path, *, runtime: SandboxRuntime | None = None) -> Star
 
     routes = [
         Route("/", banner, methods=["GET"]),
-        Route("/xrpc/{nsid}", make_endpoint(registry, identity.verify_token, SandboxRuntimeError), methods=XRPC_VERBS),
-        *storage_routes(data_dir, identity.verify_token),
+        Route("/xrpc/{nsid}", make_endpoint(registry, identity, SandboxRuntimeError), methods=XRPC_VERBS),
+        *storage_routes(data_dir, identity),
         *preview_routes(backend),
-        *terminal_routes(runtime, identity.verify_token, backend.resolve_for_terminal),
+        *terminal_routes(runtime, identity.verify_terminal_token, backend.resolve_for_terminal),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed},

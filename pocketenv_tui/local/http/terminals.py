@@ -20,8 +20,21 @@
     ``{"type":"exit","code":n}`` and closes with 1000. Errors (bad token, unknown or stopped
     sandbox) are an ``error`` status followed by a close.
 
-Both: no answer of any kind without a valid token, and a session key only ever reaches a
-shell of the sandbox named in the URL, which must belong to the token's owner.
+Both: no answer of any kind without a valid token (the login token, or a terminal token from
+``actor.getTerminalToken``), and a session key only ever reaches a shell of the sandbox named
+in the URL, which must belong to the token's owner.
+
+Hostile frames never end a session. In the text dialect only a small, shallow JSON object is
+even tried as a resize (``MAX_CONTROL_BYTES``, ``MAX_CONTROL_DEPTH``); anything else is typed.
+In the binary dialect every text frame that is not a valid resize gets an ``error`` status
+naming what is wrong (too large, too deep, not JSON, not an object, lone surrogate, unknown
+type, bad size) and the session goes on.
+
+At most ``max_shells`` shells live per sandbox (``POCKETENV_MAX_SHELLS`` or ``serve
+--max-shells``, default 8; the runtime's shell registry counts them, shells being started
+included). Shells whose clients left count until their grace period ends. Re-attaching to a
+live session key is always allowed; a new key over the cap is refused with close code 1013
+(try again later), after an ``error`` status in the binary dialect.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from pocketenv_tui.local.http.xrpc import find_lone_surrogate, nesting_exceeds
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
 from pocketenv_tui.local.sandbox.shells import (
     Attachment,
@@ -51,7 +65,12 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_ERROR = 1011
 CLOSE_TRY_AGAIN = 1013
+MAX_CLOSE_REASON = 123  # bytes of UTF-8 a close frame can carry (RFC 6455 §5.5)
 
+# A resize is about 40 bytes and one level deep; control frames beyond these are refused
+# unparsed (binary dialect) or typed as input (text dialect).
+MAX_CONTROL_BYTES = 4096
+MAX_CONTROL_DEPTH = 4
 
 class _Refused(Exception):
     def __init__(self, message: str, code: int = CLOSE_ERROR) -> None:
@@ -73,17 +92,52 @@ def _int_param(ws: WebSocket, name: str, default: int) -> int:
     return value if 0 < value <= 1000 else default
 
 
-def _parse_resize(text: str) -> tuple[int, int] | None:
-    """(cols, rows) if ``text`` is a JSON resize message, else None."""
+class BadControl(ValueError):
+    """A text frame that is not a usable control message; the text says why."""
+
+
+def parse_control(text: str) -> dict[str, object]:
+    """The JSON object in a control frame; BadControl saying why it is not one.
+
+    Size and nesting are checked before parsing, so no frame reaches the parser's recursion.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONTROL_BYTES:
+        raise BadControl(f"Invalid control message: {size} bytes, at most {MAX_CONTROL_BYTES}")
+    if nesting_exceeds(text, MAX_CONTROL_DEPTH):
+        raise BadControl(f"Invalid control message: nested deeper than {MAX_CONTROL_DEPTH} levels")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        raise BadControl("Invalid control message: not JSON") from None
+    if not isinstance(message, dict):
+        raise BadControl("Invalid control message: must be a JSON object")
+    if (problem := find_lone_surrogate(message, "message")) is not None:
+        raise BadControl(f"Invalid control message: {problem}")
+    return message
+
+
+def _parse_resize(text: str) -> tuple[int, int] | None:
+    """(cols, rows) if ``text`` is a JSON resize message, else None (then it is typed)."""
+    if not text.lstrip().startswith("{"):
         return None
-    if isinstance(message, dict) and message.get("type") == "resize":
+    try:
+        message = parse_control(text)
+    except BadControl:
+        return None
+    if message.get("type") == "resize":
         cols, rows = message.get("cols"), message.get("rows")
         if isinstance(cols, int) and isinstance(rows, int):
             return cols, rows
     return None
+
+
+def _close_reason(text: str) -> str:
+    """``text`` cut to what a close frame can carry."""
+    data = text.encode("utf-8")
+    if len(data) <= MAX_CLOSE_REASON:
+        return text
+    return data[: MAX_CLOSE_REASON - 3].decode("utf-8", "ignore") + "..."
 
 
 class _Terminal(abc.ABC):
@@ -172,7 +226,7 @@ class _Terminal(abc.ABC):
     async def _close(ws: WebSocket, code: int, reason: str) -> None:
         if ws.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-                await ws.close(code, reason)
+                await ws.close(code, _close_reason(reason))
 
     # -- dialect hooks ----------------------------------------------------------------------
 
@@ -251,12 +305,12 @@ class BinaryTerminal(_Terminal):
 
     async def on_text(self, ws: WebSocket, session: ShellSession, text: str) -> None:
         try:
-            message = json.loads(text)
-        except ValueError:
-            await self._status(ws, type="error", message="Invalid control message")
+            message = parse_control(text)
+        except BadControl as exc:
+            await self._status(ws, type="error", message=str(exc))
             return
-        if not isinstance(message, dict) or message.get("type") != "resize":
-            await self._status(ws, type="error", message="Invalid control message")
+        if message.get("type") != "resize":
+            await self._status(ws, type="error", message="Invalid control message: only resize is supported")
             return
         cols, rows = message.get("cols"), message.get("rows")
         if not valid_size(cols, rows):
@@ -268,8 +322,14 @@ class BinaryTerminal(_Terminal):
 def terminal_routes(
     runtime: SandboxRuntime, verify_token: TokenVerifier, resolve_sandbox: SandboxResolver
 ) -> list[BaseRoute]:
-    """Starlette routes for both terminal dialects (see the module docs)."""
+    """Starlette routes for both terminal dialects (see the module docs).
+
+    ``verify_token`` decides who may open a terminal (the app passes
+    ``Identity.verify_terminal_token``, which also takes terminal tokens).
+    """
+    pty = PtyTerminal(runtime, verify_token, resolve_sandbox)
+    binary = BinaryTerminal(runtime, verify_token, resolve_sandbox)
     return [
-        WebSocketRoute("/pty/{id}/ws", PtyTerminal(runtime, verify_token, resolve_sandbox).serve),
-        WebSocketRoute("/v1/sandboxes/{id}/ws/terminal", BinaryTerminal(runtime, verify_token, resolve_sandbox).serve),
+        WebSocketRoute("/pty/{id}/ws", pty.serve),
+        WebSocketRoute("/v1/sandboxes/{id}/ws/terminal", binary.serve),
     ]

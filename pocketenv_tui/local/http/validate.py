@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pocketenv_tui.local.sandbox.isolation import SYSTEM_TOP_LEVEL
+
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -156,4 +158,48 @@ def sandbox_path(value: str, where: str) -> str:
         raise invalid(f"{where} must be an absolute path")
     if any(part == ".." for part in value.split("/")):
         raise invalid(f"{where} must not contain '..'")
+    return value
+
+
+# The sandbox's system directories are mounted read-only (or made) by the runtime at every
+# start; a file or volume there could never be written or mounted.
+SYSTEM_DIRS = tuple("/" + name for name in sorted(SYSTEM_TOP_LEVEL))
+# Directories the sandbox needs as they are: files and volumes may sit beneath them, not on
+# them (a volume on /home would hide the home, a file cannot replace /tmp).
+SANDBOX_OWN = ("/tmp", "/home", "/home/sandbox")
+
+
+def normalized_path(value: str) -> str:
+    """``value`` with empty and ``.`` segments and any trailing slash dropped (``//etc/./x/`` -> ``/etc/x``)."""
+    return "/" + "/".join(part for part in value.split("/") if part not in ("", "."))
+
+
+def _beneath(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory + "/")
+
+
+def mount_path(value: str, where: str, *, volume: bool) -> str:
+    """A sandbox path a file (``volume=False``) or volume may be placed at.
+
+    Refused, because the sandbox's next start could only fail: ``/`` itself; the system
+    directories (``SYSTEM_DIRS``) and anything beneath them; ``/tmp``, ``/home`` and
+    ``/home/sandbox`` themselves (a directory the sandbox needs cannot be a file or another
+    mount).
+    """
+    sandbox_path(value, where)
+    path = normalized_path(value)
+    what = "a volume" if volume else "a file"
+    if path == "/":
+        raise invalid(f"{where} must not be / : the sandbox's root is built by the server at every start, so {what} cannot go there")
+    for system in SYSTEM_DIRS:
+        if _beneath(path, system):
+            raise invalid(
+                f"{where} must not be or lie beneath {system}: the sandbox's system directories are set up by "
+                f"the server at every start, so {what} there would make the next start fail"
+            )
+    if path in SANDBOX_OWN:
+        raise invalid(
+            f"{where} must not be {path} itself: the sandbox needs its own {path} directory at every start "
+            f"({what} beneath it, e.g. {path}/data, is fine)"
+        )
     return value

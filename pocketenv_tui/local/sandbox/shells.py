@@ -60,11 +60,14 @@ def grace_from_env() -> float:
         return DEFAULT_GRACE
 
 
-def max_shells_from_env() -> int:
-    try:
-        return max(1, int(os.environ.get(MAX_SHELLS_ENV, DEFAULT_MAX_SHELLS)))
-    except ValueError:
+def max_shells_from_env(environ: dict[str, str] | None = None) -> int:
+    """The shell cap from ``POCKETENV_MAX_SHELLS`` (default 8); ValueError when not a whole number >= 1."""
+    raw = (os.environ if environ is None else environ).get(MAX_SHELLS_ENV, "").strip()
+    if not raw:
         return DEFAULT_MAX_SHELLS
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ValueError(f"{MAX_SHELLS_ENV} must be a whole number of at least 1, got {raw!r}")
+    return int(raw)
 
 
 def valid_size(cols: object, rows: object) -> bool:
@@ -270,7 +273,12 @@ class ShellRegistry:
     def __init__(self, launcher: Launcher, *, grace: float | None = None, limit: int | None = None) -> None:
         self.launcher = launcher
         self.grace = grace_from_env() if grace is None else grace
-        self.limit = max_shells_from_env() if limit is None else limit
+        if limit is None:
+            try:
+                limit = max_shells_from_env()
+            except ValueError:
+                limit = DEFAULT_MAX_SHELLS  # ``serve`` refuses a bad value before it gets here
+        self.limit = limit
         self.sessions: dict[tuple[str, str], ShellSession] = {}
         self._starting: dict[tuple[str, str], asyncio.Future[ShellSession]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -295,8 +303,8 @@ class ShellRegistry:
             return session, session.attach(), False
         if self.count(sandbox_id) >= self.limit:
             raise ShellLimitReached(
-                f"Too many shells open in this sandbox (the limit is {self.limit}); "
-                "close one, or reuse an existing session"
+                f"Too many shells: this sandbox has {self.limit} (the limit); exit one or reuse a "
+                f"session key (idle shells end after {self.grace:g}s)"
             )
         # Counted from here on, so two clients racing past the check cannot both start one.
         future: asyncio.Future[ShellSession] = asyncio.get_running_loop().create_future()

@@ -8,9 +8,18 @@ Everything is created on first start and kept in the data dir:
 - ``private_key``    X25519 private key, 64 hex characters (0600)
 - ``public_key``     the matching public key clients seal to, 64 hex characters
 
-Tokens are HS256 JWTs ``{did, iat, exp}``, built with the standard library only. Unlike the
-hosted API (which ignores expiry and answers a forged token with 500), verification checks the
-signature in constant time and rejects expired tokens, so a bad token is a plain 401.
+Tokens are HS256 JWTs, built with the standard library only. Unlike the hosted API (which
+ignores expiry and answers a forged token with 500), verification checks the signature in
+constant time and rejects expired tokens, so a bad token is a plain 401. Two kinds:
+
+- the login token ``{did, iat, exp}`` (in ``token.json``): the whole API, terminals included;
+- a terminal token ``{sub, scope: "terminal", iat, exp}`` from ``actor.getTerminalToken``,
+  valid ``TERMINAL_TOKEN_LIFETIME_SECONDS`` (8 h). It is meant to sit in a WebSocket URL
+  (``?t=``), where it can end up in logs and process lists, so it opens the two terminal
+  WebSockets and nothing else: XRPC and copy storage refuse it with
+  :data:`TERMINAL_ONLY_MESSAGE`. A token with ``sub`` and no ``did`` (what older versions
+  minted, valid 100 years and with no scope) is treated as a terminal token and must also
+  meet the terminal rules, so those are refused everywhere now.
 """
 
 from __future__ import annotations
@@ -32,6 +41,13 @@ from pocketenv_tui.local.state.ids import now_iso
 
 HANDLE = "local"
 TOKEN_LIFETIME_SECONDS = 100 * 365 * 24 * 3600
+TERMINAL_SCOPE = "terminal"
+# Long enough for a working day in one shell; a leaked URL stops working by the next one.
+TERMINAL_TOKEN_LIFETIME_SECONDS = 8 * 3600
+TERMINAL_ONLY_MESSAGE = (
+    "This token only opens terminals (it comes from actor.getTerminalToken); "
+    "use the login token for the API and copy storage"
+)
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
@@ -102,20 +118,49 @@ class Identity:
     private_key: str
     jwt_secret: bytes
 
-    def verify_token(self, token: str | None) -> str | None:
-        """The DID a token speaks for, or None when it is missing, forged, expired or foreign."""
+    def _claims(self, token: str | None) -> tuple[str, bool] | None:
+        """(did, terminal_only) of a valid token of ours, or None when missing, forged, expired or foreign."""
         if not token or token == "null":
             return None
         payload = decode_jwt(token, self.jwt_secret)
         if payload is None:
             return None
-        # Login tokens carry ``did``; terminal tokens (getTerminalToken) carry ``sub``.
-        did = payload.get("did", payload.get("sub"))
-        return did if did == self.did else None
+        scope = payload.get("scope")
+        if "did" in payload and scope is None:
+            return (self.did, False) if payload["did"] == self.did else None
+        # Terminal tokens carry ``sub`` and the terminal scope, and expire within hours.
+        exp, iat = payload.get("exp"), payload.get("iat")
+        if (
+            scope != TERMINAL_SCOPE
+            or payload.get("sub") != self.did
+            or not isinstance(exp, int | float)
+            or not isinstance(iat, int | float)
+            or exp - iat > TERMINAL_TOKEN_LIFETIME_SECONDS
+        ):
+            return None
+        return self.did, True
 
-    def mint_terminal_token(self) -> str:
-        now = int(time.time())
-        return sign_jwt({"sub": self.did, "iat": now, "exp": now + TOKEN_LIFETIME_SECONDS}, self.jwt_secret)
+    def verify_token(self, token: str | None) -> str | None:
+        """The DID an API token speaks for; None for a missing, bad or terminal-only token."""
+        claims = self._claims(token)
+        return claims[0] if claims is not None and not claims[1] else None
+
+    def verify_terminal_token(self, token: str | None) -> str | None:
+        """The DID a token may open terminals for: the login token or a terminal token."""
+        claims = self._claims(token)
+        return claims[0] if claims is not None else None
+
+    def is_terminal_only(self, token: str | None) -> bool:
+        """Whether ``token`` is a valid terminal token (so a refusal can say why)."""
+        claims = self._claims(token)
+        return claims is not None and claims[1]
+
+    def mint_terminal_token(self, *, now: int | None = None) -> str:
+        issued = int(time.time()) if now is None else now
+        return sign_jwt(
+            {"sub": self.did, "scope": TERMINAL_SCOPE, "iat": issued, "exp": issued + TERMINAL_TOKEN_LIFETIME_SECONDS},
+            self.jwt_secret,
+        )
 
     def open_sealed(self, sealed: str) -> str:
         """Open a value sealed to our public key; raises ValueError when it is not one."""

@@ -4,10 +4,21 @@ The four share one shape (a record optionally linked to one of the caller's sand
 one factory builds their handlers from a :class:`Kind` describing the differences. Unlike the
 hosted API, every write checks that the record and the sandbox are the caller's, a duplicate
 is 409, and delete removes the record (not only its link).
+
+Records that would make the sandbox's next start fail are refused when added or changed:
+
+- file and volume paths at ``/`` or in a system directory (validate.mount_path);
+- a sandbox's environment (its variables plus secrets, counted as ``NAME=value`` bytes of
+  UTF-8) must fit ``ENV_BUDGET`` and each value ``MAX_ENV_VALUE``. The kernel takes at most
+  128 KiB per string and about 2 MiB for arguments plus environment together (execve's
+  E2BIG); the budget keeps well inside that with room for the runtime's own variables and a
+  long ``exec`` command. A stored secret's plaintext size is known without opening it: a
+  sealed box is 48 bytes longer than what it seals (``SEAL_OVERHEAD``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +31,10 @@ from pocketenv_tui.local.state.ids import xid
 from pocketenv_tui.local.state.store import Conflict
 
 NS = "io.pocketenv."
-MAX_VALUE = 64 * 1024
+MAX_ENV_VALUE = 64 * 1024  # bytes of UTF-8 in one variable or secret value
+ENV_BUDGET = 256 * 1024  # bytes of NAME=value over all variables and secrets of a sandbox
+SEAL_OVERHEAD = 48  # a sealed box: 32-byte ephemeral public key + 16-byte MAC
+ENV_TABLES = ("variables", "secrets")
 
 
 @dataclass(frozen=True)
@@ -35,43 +49,73 @@ class Kind:
     view: Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _sealed(body: dict[str, Any], key: str, where: str, b: Backend) -> str:
+def _opened(body: dict[str, Any], key: str, where: str, b: Backend) -> tuple[str, str]:
+    """(sealed, plaintext) of a sealed field."""
     value = v.string(body, key, where, min_len=1, max_len=200_000)
     assert value is not None
     try:
-        b.identity.open_sealed(value)
+        return value, b.identity.open_sealed(value)
     except ValueError:
         raise v.invalid(
             f"{where}/{key} must be sealed to this server's public key (URL-safe base64 of a libsodium sealed box)"
         ) from None
+
+
+def _env_value(value: str, where: str) -> str:
+    size = len(value.encode("utf-8"))
+    if size > MAX_ENV_VALUE:
+        raise v.invalid(
+            f"{where} is {size} bytes; a variable or secret value may be at most {MAX_ENV_VALUE} bytes "
+            f"({MAX_ENV_VALUE // 1024} KiB), since it goes into the sandbox's environment"
+        )
     return value
+
+
+def sealed_plain_size(sealed: str) -> int:
+    """The plaintext size of a sealed value (URL-safe base64, padded or not), without opening it."""
+    digits = len(sealed.rstrip("="))
+    return max(0, digits * 3 // 4 - SEAL_OVERHEAD)
+
+
+def env_entry_size(table: str, row: dict[str, Any]) -> int:
+    """Bytes ``NAME=value`` of a variable or secret row takes in the environment."""
+    if table == "variables":
+        value_size = len(row["value"].encode("utf-8"))
+    else:
+        value_size = sealed_plain_size(row["value_sealed"])
+    return len(row["name"].encode("utf-8")) + 1 + value_size
 
 
 def _secret_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
     name = v.string(body, "name", where, min_len=1, max_len=255)
     assert name is not None
-    return {"name": v.env_name(name, f"{where}/name"), "value_sealed": _sealed(body, "value", where, b)}
+    v.env_name(name, f"{where}/name")
+    sealed, plain = _opened(body, "value", where, b)
+    _env_value(plain, f"{where}/value")
+    return {"name": name, "value_sealed": sealed}
 
 
 def _variable_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
     name = v.string(body, "name", where, min_len=1, max_len=255)
     assert name is not None
-    value = v.string(body, "value", where, max_len=MAX_VALUE)
+    value = v.string(body, "value", where)
     assert value is not None
-    return {"name": v.env_name(name, f"{where}/name"), "value": value}
+    return {"name": v.env_name(name, f"{where}/name"), "value": _env_value(value, f"{where}/value")}
 
 
 def _file_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
     path = v.string(body, "path", where, min_len=1, max_len=4096)
     assert path is not None
-    return {"path": v.sandbox_path(path, f"{where}/path"), "content_sealed": _sealed(body, "content", where, b)}
+    v.mount_path(path, f"{where}/path", volume=False)
+    sealed, _ = _opened(body, "content", where, b)
+    return {"path": path, "content_sealed": sealed}
 
 
 def _volume_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
     name = v.string(body, "name", where, min_len=1, max_len=255)
     path = v.string(body, "path", where, required=False, max_len=4096)
     if path:
-        v.sandbox_path(path, f"{where}/path")
+        v.mount_path(path, f"{where}/path", volume=True)
     read_only = v.boolean(body, "readOnly", where)
     # None means "not given": add stores it as writable, update keeps the current value.
     return {"name": name, "path": path or None, "read_only": None if read_only is None else int(read_only)}
@@ -85,7 +129,9 @@ KINDS = (
 )
 
 
-def methods_for(b: Backend, kind: Kind) -> list[Method]:
+def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> list[Method]:
+    """The five methods of ``kind``; ``env_locks`` (shared by variables and secrets) make the
+    environment budget check and the write one step per sandbox."""
     ns = f"{NS}{kind.namespace}."
     cap = kind.namespace.capitalize()
     plural = kind.table
@@ -105,6 +151,29 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
             raise v.not_found(f"{kind.label} not found")
         return row
 
+    async def check_env_budget(sandbox_id: str, fields: dict[str, Any], replacing: str | None) -> None:
+        """400 if adding ``fields`` (in place of record ``replacing``) overfills the environment."""
+        used = 0
+        for table in ENV_TABLES:
+            for row in await b.db(b.store.sandbox_resources, table, sandbox_id):
+                if not (table == kind.table and row["id"] == replacing):
+                    used += env_entry_size(table, row)
+        total = used + env_entry_size(kind.table, fields)
+        if total > ENV_BUDGET:
+            raise v.invalid(
+                f"The environment of this sandbox would be {total} bytes, over its limit of {ENV_BUDGET} bytes "
+                f"({ENV_BUDGET // 1024} KiB of variables and secrets as NAME=value); {used} bytes are used now"
+            )
+
+    async def write_env(sandbox_id: str | None, fields: dict[str, Any], replacing: str | None, write: Any) -> None:
+        """Run ``write`` after the budget check, both under the sandbox's environment lock."""
+        if kind.table not in ENV_TABLES or sandbox_id is None:
+            await write()
+            return
+        async with env_locks.setdefault(sandbox_id, asyncio.Lock()):
+            await check_env_budget(sandbox_id, fields, replacing)
+            await write()
+
     async def add(c: Call) -> Any:
         where = f"Input/{kind.namespace}"
         item = v.obj(c.input, kind.namespace)
@@ -114,10 +183,14 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
             fields["read_only"] = 0
         sandbox = await linked_sandbox(item, where, c.did)
         row = {"id": xid(kind.prefix), "owner_did": c.did, "sandbox_id": sandbox, **fields}
-        try:
-            await b.db(b.store.add_resource, kind.table, row)
-        except Conflict:
-            raise duplicate(fields) from None
+
+        async def write() -> None:
+            try:
+                await b.db(b.store.add_resource, kind.table, row)
+            except Conflict:
+                raise duplicate(fields) from None
+
+        await write_env(sandbox, fields, None, write)
         return NO_CONTENT
 
     async def list_(c: Call) -> Any:
@@ -143,11 +216,15 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
             fields = kind.fields(item, where, b)
         if "sandboxId" in item and item["sandboxId"]:
             fields["sandbox_id"] = await linked_sandbox(item, where, c.did)
-        await owned(resource_id, c.did)
-        try:
-            await b.db(b.store.update_resource, kind.table, resource_id, fields)
-        except Conflict:
-            raise duplicate(fields) from None
+        current = await owned(resource_id, c.did)
+
+        async def write() -> None:
+            try:
+                await b.db(b.store.update_resource, kind.table, resource_id, fields)
+            except Conflict:
+                raise duplicate(fields) from None
+
+        await write_env(fields.get("sandbox_id", current["sandbox_id"]), fields, resource_id, write)
         return NO_CONTENT
 
     async def delete(c: Call) -> Any:
@@ -171,4 +248,5 @@ def methods_for(b: Backend, kind: Kind) -> list[Method]:
 
 
 def methods(b: Backend) -> list[Method]:
-    return [m for kind in KINDS for m in methods_for(b, kind)]
+    env_locks: dict[str, asyncio.Lock] = {}
+    return [m for kind in KINDS for m in methods_for(b, kind, env_locks)]

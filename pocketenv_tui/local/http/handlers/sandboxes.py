@@ -20,6 +20,11 @@ _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _REPO = re.compile(r"^(https?://|git://|ssh://|file://|git@|/)[^\s\x00-\x1f]+$")
 DEFAULT_EXEC_TIMEOUT = 300.0
 MAX_EXEC_TIMEOUT = 24 * 3600.0
+# The command reaches the sandbox as one argument (``sh -c COMMAND``), and execve refuses any
+# single argument of MAX_ARG_STRLEN (32 pages, 128 KiB) or more bytes, its NUL included. The
+# body cap (100 KB) keeps HTTP callers below it today; the check keeps the answer a clear
+# 400 rather than a failed spawn if that cap ever grows.
+MAX_ARG_STRLEN = 128 * 1024
 
 
 def check_name(value: str, where: str) -> str:
@@ -35,6 +40,16 @@ def check_repo(value: str, where: str) -> str:
     if not _REPO.match(value):
         raise v.invalid(f"{where} must be a git URL (https://, ssh://, git://, file://, git@host:path) or an absolute path")
     return value
+
+
+def check_command(command: str, where: str = "Input/command") -> str:
+    size = len(command.encode("utf-8"))
+    if size >= MAX_ARG_STRLEN:
+        raise v.invalid(
+            f"{where} is {size} bytes of UTF-8, too long for one argument of execve "
+            f"(the command is passed to the shell as one; MAX_ARG_STRLEN allows at most {MAX_ARG_STRLEN - 1} bytes)"
+        )
+    return command
 
 
 def resources(body: dict[str, Any], path: str) -> dict[str, int | None]:
@@ -182,6 +197,7 @@ def methods(b: Backend) -> list[Method]:
         body = c.input
         command = v.string(body, "command", min_len=1)
         assert command is not None
+        check_command(command)
         timeout = v.number(body, "timeout", minimum=0.1, maximum=MAX_EXEC_TIMEOUT) or DEFAULT_EXEC_TIMEOUT
         row = await b.running_sandbox(c.params["id"], c.did)
         result = await b.runtime.exec(row["id"], command, timeout=timeout)
