@@ -11,6 +11,7 @@ backend's sandboxes survived it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -54,6 +55,7 @@ class BackendHandle:
         """Stop the server (gracefully, as a user would) and check nothing of it survived."""
         stop_backend_process(self.process, timeout=15)
         assert_no_leftover_processes(self.data_dir)
+        assert_nothing_left_on_the_host(self.data_dir)
 
 
 def launch_backend(
@@ -71,6 +73,19 @@ def launch_backend(
         raise
     token, public_key = read_credentials(data_dir)
     return BackendHandle(url=url, token=token, public_key=public_key, data_dir=data_dir, process=process, log_path=log_path)
+
+
+def assert_nothing_left_on_the_host(data_dir: Path) -> None:
+    """No mount (disk images, the export dir) and no cgroup of the server outlives it."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()
+    roots = (str(data_dir.resolve()) + "/", f"/run/pocketenv-tui/{digest[:12]}")
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    left = [m for m in mounts if m.startswith(roots)]
+    assert left == [], f"mounts survived the backend: {left}"
+    prefix = f"pocketenv-{digest[:8]}-"
+    groups = [p for p in Path("/sys/fs/cgroup").glob("**/" + prefix + "*") if p.is_dir()] if os.geteuid() == 0 else []
+    assert groups == [], f"cgroups survived the backend: {groups}"
+    assert not Path(roots[1]).exists(), f"{roots[1]} survived the backend"
 
 
 def _mentions(pid: int, needle: bytes) -> bool:

@@ -48,10 +48,13 @@ def bwrap_problem() -> str | None:
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
     argv += [
         "bwrap", "--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--unshare-net", "--as-pid-1", *iso.system_args(), "--proc", "/proc", "--dev", "/dev", "--", "true",
+        "--unshare-net", "--as-pid-1", *iso.system_args(), "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/env", "true",
     ]  # fmt: skip
     try:
-        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, cwd="/")
+        result = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10, cwd="/",
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin:" + os.environ.get("PATH", "")},
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bwrap cannot run: {exc}"
     if result.returncode != 0:

@@ -19,7 +19,7 @@ SMALL = ["--default-pids", "64", "--default-memory", "256M", "--default-disk", "
 
 @pytest.fixture
 async def small(make_backend) -> AsyncIterator[tuple[Api, dict]]:
-    backend = make_backend(extra_args=SMALL)
+    backend = make_backend(args=SMALL)
     async with httpx.AsyncClient(base_url=backend.url, headers=backend.headers, timeout=120) as client:
         api = Api(client, backend.public_key)
         sandbox = await api.create_running()
