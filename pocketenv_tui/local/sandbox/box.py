@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pocketenv_tui.local.sandbox import isolation as iso
-from pocketenv_tui.local.sandbox import seccomp
+from pocketenv_tui.local.sandbox import layout, seccomp
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
-from pocketenv_tui.local.sandbox.confined import ensure_directories
 from pocketenv_tui.local.sandbox.disk import SandboxDisk
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.exports import Exports
@@ -135,7 +133,7 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
     if bwrap:
         box.python_prefix = ctx.exports.python_prefix
         box.namespaced = True
-    await asyncio.to_thread(_prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
+    await asyncio.to_thread(layout.prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
     try:
         box.cgroups, cgroup_missing = CgroupLimits.create(ctx.cgroup_prefix + spec.id, limits)
         for line in cgroup_missing:
@@ -152,19 +150,6 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
         await asyncio.shield(teardown(box))
         raise
     return box
-
-
-def _prune_volumes(disk: SandboxDisk, keep: set[str]) -> None:
-    """Remove the data of volumes no record uses any more (nothing of the sandbox runs yet;
-    rmtree works on directory fds and never follows a symlink)."""
-    volumes = disk.base / "volumes"
-    for entry in os.scandir(volumes):
-        if entry.name not in keep:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
 
 
 def _environment(box: Box, spec: SandboxSpec) -> dict[str, str]:
@@ -190,46 +175,8 @@ def iso_env_name(name: str) -> bool:
     return ENV_NAME.fullmatch(name) is not None
 
 
-def _top_level_and_volumes(box: Box) -> tuple[list[str], list[tuple[Path, str, bool]]]:
-    """The top-level directories to bind and the volumes that can be mounted."""
-    rootfs = box.disk.rootfs
-    wanted = {box.normalize(path).split("/")[1] for path, _ in box.spec.files}
-    volumes: list[tuple[Path, str, bool]] = []
-    for volume_id, mount, read_only in box.spec.volumes:
-        inside = box.normalize(mount)
-        parts = inside.strip("/").split("/")
-        if iso.is_system_path(inside) or inside in ("/", iso.HOME_INSIDE, iso.TMP_INSIDE) or len(parts) < 1:
-            box.warnings.append(f"volume at {mount} was not mounted: that is a system directory")
-            continue
-        try:
-            ensure_directories(rootfs, inside.lstrip("/"), box.uid)
-        except OSError as exc:
-            box.warnings.append(f"volume at {mount} was not mounted: {exc.strerror or exc}")
-            continue
-        volumes.append((box.disk.volume(volume_id, box.uid), inside, read_only))
-    for name in sorted(wanted):
-        if name and name not in iso.SYSTEM_TOP_LEVEL:
-            with contextlib.suppress(OSError):
-                ensure_directories(rootfs, name, box.uid)
-    prefix = box.python_prefix
-    if prefix and prefix.strip("/").split("/")[0] not in iso.SYSTEM_TOP_LEVEL:
-        # The interpreter is mounted at its own path, which may lie in one of the sandbox's
-        # directories (/root/.pyenv...): that path must be real directories, not links.
-        try:
-            ensure_directories(rootfs, prefix.lstrip("/"), box.uid)
-        except OSError as exc:
-            raise SandboxRuntimeError(
-                f"could not start the sandbox: {prefix} inside it is not a plain directory ({exc.strerror or exc})"
-            ) from None
-    top = sorted(
-        entry.name for entry in os.scandir(rootfs)
-        if entry.is_dir(follow_symlinks=False) and entry.name not in iso.SYSTEM_TOP_LEVEL
-    )
-    return top, volumes
-
-
 async def _start_bwrap(ctx: RuntimeContext, box: Box, env: dict[str, str], on_lost) -> None:  # type: ignore[no-untyped-def]
-    top, volumes = await asyncio.to_thread(_top_level_and_volumes, box)
+    top, volumes = await asyncio.to_thread(layout.top_level_and_volumes, box)
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     child.set_inheritable(True)
     info_r, info_w = os.pipe()
@@ -304,7 +251,7 @@ def _bwrap_error(box: Box) -> str:
 async def _start_plain(box: Box, env: dict[str, str], on_lost) -> None:  # type: ignore[no-untyped-def]
     """Isolation "none": the agent as a plain process of the server's user, in the home."""
     rootfs = box.disk.rootfs
-    await asyncio.to_thread(_top_level_and_volumes_plain, box)
+    await asyncio.to_thread(layout.plain_volumes, box)
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     child.set_inheritable(True)
     spawn_env = {**env, AGENT_FD_ENV: str(child.fileno()), "POCKETENV_AGENT_SUBREAPER": "1", "POCKETENV_ROOT": str(rootfs)}
@@ -321,30 +268,6 @@ async def _start_plain(box: Box, env: dict[str, str], on_lost) -> None:  # type:
     box.agent_pid = box.init.pid
     box.channel = AgentChannel(parent, on_lost)
     await _agent_ready(box)
-
-
-def _top_level_and_volumes_plain(box: Box) -> None:
-    """Without a mount namespace a volume is a symlink at its mount path (read-only not kept)."""
-    rootfs = box.disk.rootfs
-    (rootfs / iso.HOME_INSIDE.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    for volume_id, mount, read_only in box.spec.volumes:
-        inside = box.normalize(mount)
-        if iso.is_system_path(inside) or inside in (iso.HOME_INSIDE, iso.TMP_INSIDE):
-            box.warnings.append(f"volume at {mount} was not mounted: that is a system directory")
-            continue
-        link = rootfs / inside.lstrip("/")
-        try:
-            ensure_directories(rootfs, str(Path(inside.lstrip("/")).parent), None)
-            if link.is_symlink():
-                link.unlink()
-            elif link.is_dir() and not any(link.iterdir()):
-                link.rmdir()
-            link.symlink_to(box.disk.volume(volume_id, None), target_is_directory=True)
-        except OSError as exc:
-            box.warnings.append(f"volume at {mount} was not mounted: {exc.strerror or exc}")
-            continue
-        if read_only:
-            box.warnings.append(f"volume at {mount} is writable: read-only needs bubblewrap isolation")
 
 
 async def teardown(box: Box) -> list[str]:

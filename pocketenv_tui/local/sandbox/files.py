@@ -18,11 +18,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.exec import kill
 from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader
+
+if TYPE_CHECKING:
+    from pocketenv_tui.local.sandbox.box import Box
 
 CHUNK = 64 * 1024
 TOOL_TIMEOUT = 900.0
@@ -167,3 +172,51 @@ def write_failures(result: ToolResult) -> list[str]:
     if result.exit_code != 0:
         warnings.append(f"files were not written: {result.error()}")
     return warnings
+
+
+async def write_spec_files(box: Box, channel: AgentChannel) -> list[str]:
+    """Write the sandbox's file records and SSH keys inside it; a warning per failure."""
+    spec = box.spec
+    entries: list[tuple[str, bytes, int, int | None]] = []
+    warnings: list[str] = []
+    for path, data in spec.files:
+        try:
+            entries.append((box.normalize(path), data, 0o644, None))
+        except SandboxRuntimeError as exc:
+            warnings.append(f"file {path[:200]} was not written: {exc}")
+    if spec.ssh_private_key:
+        ssh = iso.HOME_INSIDE + "/.ssh/"
+        entries.append((ssh + "id_ed25519", (spec.ssh_private_key.rstrip("\n") + "\n").encode(), 0o600, 0o700))
+        if spec.ssh_public_key:
+            entries.append((ssh + "id_ed25519.pub", (spec.ssh_public_key.rstrip("\n") + "\n").encode(), 0o644, 0o700))
+    if entries:
+        result = await run_tool(channel, box.tools_argv("write-files"), stdin=files_payload(entries))
+        warnings.extend(write_failures(result))
+    return warnings
+
+
+async def pack(box: Box, channel: AgentChannel, directory: str, target: Path) -> None:
+    inside = box.normalize(directory)
+    # The archive is the sandbox's output: at most about its disk, whatever it claims.
+    limit = box.limits.disk_bytes + box.limits.disk_bytes // 8 + 16 * 1024 * 1024
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        result = await run_tool(channel, box.tools_argv("pack", inside), stdout_to=partial, stdout_limit=limit)
+        if result.exit_code != 0:
+            raise SandboxRuntimeError(result.error())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+async def unpack(box: Box, channel: AgentChannel, archive: Path, directory: str, *, replace: bool) -> None:
+    args = ["unpack", box.normalize(directory)] + (["--replace"] if replace else [])
+    result = await run_tool(channel, box.tools_argv(*args), stdin=archive)
+    if result.exit_code != 0:
+        raise SandboxRuntimeError(result.error())
+
+
+async def is_directory(box: Box, channel: AgentChannel, path: str) -> bool:
+    result = await run_tool(channel, box.tools_argv("is-dir", box.normalize(path)), time_limit=30)
+    return result.exit_code == 0

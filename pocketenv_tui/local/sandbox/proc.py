@@ -1,10 +1,10 @@
-"""Process plumbing for the sandbox runtime: spawning, waiting, reading pipes, killing trees.
+"""Process plumbing of the server's side: spawning, waiting, reading pipes, finding marked processes.
 
-Processes are started with :class:`subprocess.Popen` and watched from the event loop through a
+The few processes the server starts itself (bwrap, slirp4netns, an agent under isolation
+"none") are started with :class:`subprocess.Popen` and watched from the event loop through a
 pidfd (Linux 5.3+), so waiting never blocks the loop and never competes with asyncio's own
-child watcher. Killing works on the host's view of ``/proc``: a process "tree" is every
-descendant of a pid plus every member of their process groups, which also catches the
-children of a ``setsid`` inside a sandbox's PID namespace (the host sees them with host pids).
+child watcher. Everything inside a sandbox is started by its agent instead (see
+``agent_channel.py``). Pipes from a sandbox are read into bounded buffers.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def exit_code(returncode: int | None) -> int:
 
 
 # /proc/<pid>/stat: fields after the command name, counted from 0 (field 3 of proc(5) is 0).
-_STATE, _PPID, _PGRP, _FLAGS, _ENV_END = 0, 1, 2, 6, 48
+_STATE, _FLAGS, _ENV_END = 0, 6, 48
 PF_KTHREAD = 0x00200000
 
 
@@ -101,15 +101,6 @@ def _stat(pid: int) -> list[bytes] | None:
     return raw[raw.rfind(b")") + 2 :].split()
 
 
-def _stat_fields(pid: int) -> tuple[int, int] | None:
-    """(parent pid, process group) of ``pid``, read from /proc/<pid>/stat."""
-    rest = _stat(pid)
-    try:
-        return (int(rest[_PPID]), int(rest[_PGRP])) if rest else None
-    except (IndexError, ValueError):
-        return None
-
-
 def _is_live_user_process(rest: list[bytes]) -> bool:
     try:
         return rest[_STATE] not in (b"Z", b"X", b"x") and not int(rest[_FLAGS]) & PF_KTHREAD
@@ -117,44 +108,8 @@ def _is_live_user_process(rest: list[bytes]) -> bool:
         return False
 
 
-def children_named(parent: int, name: str) -> list[int]:
-    """Children of ``parent`` whose command name (``/proc/<pid>/comm``) is ``name``."""
-    found = []
-    for pid in all_pids():
-        fields = _stat_fields(pid)
-        if fields is None or fields[0] != parent:
-            continue
-        try:
-            if (PROC / str(pid) / "comm").read_text().strip() == name:
-                found.append(pid)
-        except OSError:
-            continue
-    return found
-
-
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir(PROC) if name.isdigit()]
-
-
-def process_tree(root: int) -> set[int]:
-    """``root``, its descendants, and the other members of their process groups."""
-    parents: dict[int, int] = {}
-    groups: dict[int, int] = {}
-    for pid in all_pids():
-        fields = _stat_fields(pid)
-        if fields is not None:
-            parents[pid], groups[pid] = fields
-    tree = {root} if root in parents else set()
-    changed = True
-    while changed:
-        changed = False
-        for pid, ppid in parents.items():
-            if pid in tree:
-                continue
-            if ppid in tree or groups[pid] in tree:
-                tree.add(pid)
-                changed = True
-    return tree
 
 
 def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
@@ -163,33 +118,6 @@ def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
             continue  # 0 and -1 would mean "my group" and "everyone"; 1 is init
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-
-
-def kill_tree(root: int, sig: int = signal.SIGKILL, *, include_root: bool = True) -> None:
-    """Signal ``root``'s whole tree.
-
-    ``include_root=False`` spares ``root`` itself: used when it is an ``nsenter`` that must
-    stay alive to reap its child. Were it to die first, the child would be re-parented to
-    the host's init instead of the sandbox's, and linger as a zombie that also holds up the
-    sandbox's PID namespace when it is torn down.
-    """
-    if include_root:
-        # Freeze the tree first so nothing forks new children between the scan and the kill.
-        tree = process_tree(root)
-        if sig == signal.SIGKILL:
-            kill_pids(tree, signal.SIGSTOP)
-            tree |= process_tree(root)
-        kill_pids(tree, sig)
-        return
-    # No freezing here: nsenter answers a stopped child by stopping itself, and would then
-    # never reap it. A few scans catch children forked while we were signalling.
-    for _ in range(3):
-        tree = process_tree(root) - {root}
-        if not tree:
-            break
-        kill_pids(tree, sig)
-        if sig != signal.SIGKILL:
-            break
 
 
 def pids_with_env(marker: bytes) -> list[int]:
@@ -241,50 +169,6 @@ def _env_state(pid: int, marker: bytes) -> str:
         except (IndexError, ValueError):
             return "other"
     return "other"  # a process that really has an empty environment
-
-
-def pids_in_pid_namespace(ns_inode: int) -> list[int]:
-    """Live processes of a PID namespace (zombies are dead already and cannot be killed)."""
-    found = []
-    for pid in all_pids():
-        try:
-            if os.stat(PROC / str(pid) / "ns" / "pid").st_ino != ns_inode:
-                continue
-        except OSError:
-            continue
-        rest = _stat(pid)
-        if rest is not None and rest[_STATE] not in (b"Z", b"X", b"x"):
-            found.append(pid)
-    return found
-
-
-async def signal_until_exit(
-    proc: subprocess.Popen[bytes], sig: int, *, spare_root: bool, within: float, step: float = 0.05
-) -> bool:
-    """Signal ``proc``'s tree until ``proc`` exits or ``within`` seconds pass; True if it exited.
-
-    The tree is looked at again every ``step``: a process that forks after the first look
-    (an ``nsenter`` forks its child only after joining the namespaces) is signalled as soon
-    as it shows up. Each process gets ``sig`` once, except SIGKILL which is simply repeated.
-    ``spare_root`` has the meaning of :func:`kill_tree`'s ``include_root=False``.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    signalled: set[int] = set()
-    while True:
-        if proc.returncode is not None:
-            return True
-        if sig == signal.SIGKILL:
-            kill_tree(proc.pid, sig, include_root=not spare_root)
-        else:
-            tree = process_tree(proc.pid) - ({proc.pid} if spare_root else set())
-            kill_pids(tree - signalled, sig)
-            signalled |= tree
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return proc.poll() is not None
-        if await wait_exit_within(proc, min(step, remaining)) is not None:
-            return True
 
 
 class BoundedBuffer:

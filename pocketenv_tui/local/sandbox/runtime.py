@@ -35,6 +35,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from pocketenv_tui.local.sandbox import files
 from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox import limits as limits_mod
 from pocketenv_tui.local.sandbox.box import (
@@ -50,7 +51,6 @@ from pocketenv_tui.local.sandbox.exec import ExecResult, run_command
 from pocketenv_tui.local.sandbox.exports import Exports
 from pocketenv_tui.local.sandbox.exports import cleanup as cleanup_mounts
 from pocketenv_tui.local.sandbox.facilities import PROTECTIONS, Facilities, bwrap_problem, probe
-from pocketenv_tui.local.sandbox.files import files_payload, run_tool, write_failures
 from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
 from pocketenv_tui.local.sandbox.services import Service, ServiceSpec
 from pocketenv_tui.local.sandbox.shells import ShellRegistry
@@ -186,7 +186,7 @@ class SandboxRuntime:
                 if self.isolation == "none":
                     box.warnings.insert(0, "isolation: none (bubblewrap is not available): the sandbox runs as "
                                            "plain processes that can see this machine")
-                await self._write_files(box)
+                box.warnings.extend(await files.write_spec_files(box, self._channel(box)))
                 if spec.repo:
                     warning = await self._clone_repo(box, spec.repo)
                     if warning:
@@ -260,24 +260,6 @@ class SandboxRuntime:
 
     # -- start steps ------------------------------------------------------------------------
 
-    async def _write_files(self, box: Box) -> None:
-        spec = box.spec
-        files: list[tuple[str, bytes, int, int | None]] = []
-        for path, data in spec.files:
-            try:
-                files.append((box.normalize(path), data, 0o644, None))
-            except SandboxRuntimeError as exc:
-                box.warnings.append(f"file {path[:200]} was not written: {exc}")
-        if spec.ssh_private_key:
-            ssh = iso.HOME_INSIDE + "/.ssh/"
-            files.append((ssh + "id_ed25519", (spec.ssh_private_key.rstrip("\n") + "\n").encode(), 0o600, 0o700))
-            if spec.ssh_public_key:
-                files.append((ssh + "id_ed25519.pub", (spec.ssh_public_key.rstrip("\n") + "\n").encode(), 0o644, 0o700))
-        if not files:
-            return
-        result = await run_tool(self._channel(box), box.tools_argv("write-files"), stdin=files_payload(files))
-        box.warnings.extend(write_failures(result))
-
     async def _clone_repo(self, box: Box, repo: str) -> str | None:
         url = repo.strip()
         if not re.match(r"^[a-z][a-z0-9+.-]*://", url) and not url.startswith("git@") and not url.startswith("/"):
@@ -347,30 +329,16 @@ class SandboxRuntime:
     async def pack(self, sandbox_id: str, directory: str, target: Path) -> None:
         """A tar.gz of ``directory``'s contents, made inside the sandbox, saved at ``target``."""
         box = self._box(sandbox_id)
-        inside = box.normalize(directory)
-        limit = box.limits.disk_bytes + box.limits.disk_bytes // 8 + 16 * 1024 * 1024
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        try:
-            result = await run_tool(self._channel(box), box.tools_argv("pack", inside), stdout_to=partial, stdout_limit=limit)
-            if result.exit_code != 0:
-                raise SandboxRuntimeError(result.error())
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        await files.pack(box, self._channel(box), directory, target)
 
     async def unpack(self, sandbox_id: str, archive: Path, directory: str, *, replace: bool = False) -> None:
         """Unpack the tar.gz ``archive`` into ``directory``, inside the sandbox."""
         box = self._box(sandbox_id)
-        args = ["unpack", box.normalize(directory)] + (["--replace"] if replace else [])
-        result = await run_tool(self._channel(box), box.tools_argv(*args), stdin=archive)
-        if result.exit_code != 0:
-            raise SandboxRuntimeError(result.error())
+        await files.unpack(box, self._channel(box), archive, directory, replace=replace)
 
     async def is_directory(self, sandbox_id: str, path: str) -> bool:
         box = self._box(sandbox_id)
-        result = await run_tool(self._channel(box), box.tools_argv("is-dir", box.normalize(path)), time_limit=30)
-        return result.exit_code == 0
+        return await files.is_directory(box, self._channel(box), path)
 
     def normalize(self, sandbox_id: str, path: str) -> str:
         return self._box(sandbox_id).normalize(path)
