@@ -96,6 +96,8 @@ class Exports:
             cleanup(self.base)
             with contextlib.suppress(OSError):
                 shutil.rmtree(self.base)
+            with contextlib.suppress(OSError):
+                EXPORT_ROOT.rmdir()  # only when no other server (data dir) still uses it
 
 
 def _mount(args: list[str]) -> None:
