@@ -114,3 +114,32 @@ async def test_sandboxes_get_different_uids_and_cannot_read_each_other(api: Api,
         assert count < 10  # its own processes only: none of the other sandbox's
     finally:
         await api.delete(other["id"])
+
+
+AGENT_PROBE = """
+import ctypes, errno, json, os, signal
+out = {}
+try:
+    os.kill(1, signal.SIGKILL)  # PID 1 only gets the signals it handles: this one is dropped
+    out["kill"] = "sent"
+except OSError as exc:
+    out["kill"] = errno.errorcode[exc.errno]
+try:
+    with open("/proc/1/mem", "rb") as handle:
+        handle.read(1)
+    out["mem"] = "READ"
+except OSError as exc:
+    out["mem"] = errno.errorcode[exc.errno]
+libc = ctypes.CDLL(None, use_errno=True)
+PTRACE_ATTACH = 16
+out["ptrace"] = "ATTACHED" if libc.ptrace(PTRACE_ATTACH, 1, 0, 0) == 0 else errno.errorcode[ctypes.get_errno()]
+print(json.dumps(out))
+"""
+
+
+async def test_the_agent_cannot_be_killed_traced_or_read_from_inside(api: Api, sandbox: dict) -> None:
+    require(sandbox, "namespaces")
+    probe = json.loads((await inside_python(api, sandbox["id"], AGENT_PROBE))["stdout"])
+    assert probe["mem"] != "READ" and probe["ptrace"] != "ATTACHED", probe
+    # Whatever the kill did, the agent is still there and still serving.
+    assert (await api.exec(sandbox["id"], "echo still-here"))["stdout"] == "still-here\n"
