@@ -59,12 +59,9 @@ def _common(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "installs": 0,
         "uri": row.get("uri"),
-        "vcpus": row.get("vcpus"),
-        "memory": row.get("memory"),
-        "disk": row.get("disk"),
         "createdAt": row["created_at"],
     }
-    _confinement(out, row, confinement)
+    _confinement(out, row, confinement)  # vcpus, memory, disk: the values in force
     if row.get("started_at"):
         out["startedAt"] = row["started_at"]
     if row.get("warnings"):
@@ -97,9 +94,6 @@ def sandbox_created(row: dict[str, Any], confinement: dict[str, Any]) -> dict[st
         "description": row.get("description"),
         "topics": _topics(row),
         "repo": row.get("repo"),
-        "vcpus": row.get("vcpus"),
-        "memory": row.get("memory"),
-        "disk": row.get("disk"),
         "readme": row.get("readme"),
         "createdAt": row["created_at"],
         "uri": row.get("uri"),

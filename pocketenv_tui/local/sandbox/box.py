@@ -163,16 +163,12 @@ def _environment(box: Box, spec: SandboxSpec) -> dict[str, str]:
         "HOSTNAME": spec.name,
     }
     for name, value in spec.env.items():
-        if not iso_env_name(name) or "\0" in value:
+        if not ENV_NAME.fullmatch(name) or "\0" in value:
             box.warnings.append(f"variable {name!r} was skipped: not a valid environment variable")
             continue
         env[name] = value
     env[SANDBOX_MARKER] = spec.id  # set last: it is how processes of the sandbox are found
     return env
-
-
-def iso_env_name(name: str) -> bool:
-    return ENV_NAME.fullmatch(name) is not None
 
 
 async def _start_bwrap(ctx: RuntimeContext, box: Box, env: dict[str, str], on_lost) -> None:  # type: ignore[no-untyped-def]

@@ -68,8 +68,6 @@ def _walk_nofollow(dir_fd: int, path: str, flags: int) -> int:
             nxt = os.open(part, step_flags, dir_fd=current)
             os.close(current)
             current = nxt
-        if not parts:
-            return current
         return current
     except BaseException:
         os.close(current)

@@ -31,6 +31,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def image_quota_possible() -> str | None:
     return None
 
 
-def _run(argv: list[str]) -> None:
+def run_checked(argv: list[str]) -> None:
+    """Run a system tool (mkfs, mount...); SandboxRuntimeError with its last words if it fails."""
     try:
         result = subprocess.run(argv, capture_output=True, timeout=TOOL_TIMEOUT, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -126,7 +128,7 @@ class SandboxDisk:
             files.mkdir(exist_ok=True, mode=0o711)
             disk = cls(sandbox_dir, mount_point or files, False, size_bytes, mount_point is not None, [])
             if mount_point is not None and not is_mount_point(mount_point):
-                _run(["mount", "--bind", str(files), str(mount_point)])
+                run_checked(["mount", "--bind", str(files), str(mount_point)])
         os.chmod(disk.base, 0o711)
         volumes = disk.base / "volumes"
         volumes.mkdir(exist_ok=True)
@@ -165,13 +167,13 @@ class SandboxDisk:
                     handle.truncate(self.size_bytes)
                 if shutil.which("resize2fs") and shutil.which("e2fsck"):
                     subprocess.run(["e2fsck", "-f", "-p", str(image)], capture_output=True, timeout=TOOL_TIMEOUT)
-                    _run(["resize2fs", str(image)])
+                    run_checked(["resize2fs", str(image)])
                 else:
                     self.warnings.append("disk: the image was not grown (resize2fs is not installed)")
             elif self.size_bytes < current:
                 self.warnings.append(f"disk: the quota stays {current // 1024**2} MiB (a disk image is never shrunk)")
                 self.size_bytes = current
-        _run(["mount", "-o", "loop,nosuid,nodev,discard", str(image), str(mount)])
+        run_checked(["mount", "-o", "loop,nosuid,nodev,discard", str(image), str(mount)])
         with contextlib.suppress(OSError):
             (mount / "lost+found").rmdir()
 
@@ -191,11 +193,11 @@ def _new_image(image: Path, size_bytes: int) -> None:
         partial = template.with_name(template.name + ".partial")
         with open(partial, "wb") as handle:
             handle.truncate(size_bytes)
-        _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(partial)])
+        run_checked(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(partial)])
         os.chmod(partial, 0o600)
         os.replace(partial, template)
     partial = image.with_name(image.name + ".partial")
-    _run(["cp", "--sparse=always", str(template), str(partial)])
+    run_checked(["cp", "--sparse=always", str(template), str(partial)])
     os.chmod(partial, 0o600)
     os.replace(partial, image)
 
@@ -209,16 +211,6 @@ def unmount(path: Path) -> None:
             return
         if b"busy" not in result.stderr.lower():
             break
-        import time
-
         time.sleep(0.05)
     # Still busy (a process of the sandbox not gone yet): detach it now, freed when unused.
     subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=TOOL_TIMEOUT)
-
-
-def usage_bytes(path: Path) -> int | None:
-    try:
-        stats = os.statvfs(path)
-    except OSError:
-        return None
-    return (stats.f_blocks - stats.f_bfree) * stats.f_frsize

@@ -26,12 +26,10 @@ import hashlib
 import os
 import py_compile
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocketenv_tui.local.sandbox.disk import is_mount_point, mounts_under, unmount
-from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
+from pocketenv_tui.local.sandbox.disk import mounts_under, run_checked, unmount
 from pocketenv_tui.local.sandbox.isolation import INSIDE_DIR, interpreter
 
 EXPORT_ROOT = Path("/run/pocketenv-tui")
@@ -79,8 +77,8 @@ class Exports:
         if prefix is not None:
             python_source = base / "python"
             python_source.mkdir(exist_ok=True)
-            _mount(["--bind", prefix, str(python_source)])
-            _mount(["-o", "remount,bind,ro,nosuid,nodev", str(python_source)])
+            run_checked(["mount", "--bind", prefix, str(python_source)])
+            run_checked(["mount", "-o", "remount,bind,ro,nosuid,nodev", str(python_source)])
         return cls(code, python, python_source, prefix, base / "sandboxes", base)
 
     def disk_mount_point(self, sandbox_id: str) -> Path | None:
@@ -98,18 +96,6 @@ class Exports:
                 shutil.rmtree(self.base)
             with contextlib.suppress(OSError):
                 EXPORT_ROOT.rmdir()  # only when no other server (data dir) still uses it
-
-
-def _mount(args: list[str]) -> None:
-    result = subprocess.run(["mount", *args], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        reason = result.stderr.decode("utf-8", "replace").strip()
-        raise SandboxRuntimeError(f"mount {' '.join(args)} failed: {reason}")
-
-
-def bind(source: Path, target: Path) -> None:
-    if not is_mount_point(target):
-        _mount(["--bind", str(source), str(target)])
 
 
 def cleanup(base: Path) -> None:

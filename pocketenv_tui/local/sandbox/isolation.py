@@ -41,6 +41,7 @@ one a file record or volume asks for at the next start.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import sys
@@ -89,17 +90,25 @@ def tools_argv(python: str, inside_dir: str, *args: str) -> list[str]:
     return [python, "-I", "-S", "-B", "-c", _TOOLS_BOOT, inside_dir, *args]
 
 
-def system_args() -> list[str]:
+@functools.cache
+def _system_args() -> tuple[str, ...]:
     args: list[str] = []
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    return args
+    return tuple(args)
+
+
+def system_args() -> list[str]:
+    """Binds of the host's system directories (the host's layout, read once per process)."""
+    return list(_system_args())
 
 
 def masked_etc_args() -> list[str]:
+    # Looked for at every start (not cached): a host key made after the server started must
+    # be masked too.
     args: list[str] = []
     for pattern in MASKED_ETC_GLOBS:
         for path in sorted(glob.glob(pattern)):
