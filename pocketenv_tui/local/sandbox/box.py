@@ -136,9 +136,8 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
     await asyncio.to_thread(layout.prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
     try:
         box.cgroups, cgroup_missing = CgroupLimits.create(ctx.cgroup_prefix + spec.id, limits)
-        for line in cgroup_missing:
-            name, _, why = line.partition(": ")
-            box.missing.setdefault({"pids limit": "pidsLimit", "memory limit": "memoryLimit", "cpu limit": "cpuLimit"}[name], why)
+        for name, why in cgroup_missing.items():
+            box.missing.setdefault(name, why)
         if box.cgroups is not None and box.cgroups.pids():
             box.cgroups.kill_all()  # left by a server that crashed
         env = _environment(box, spec)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox.disk import image_quota_possible
-from pocketenv_tui.local.sandbox.limits import CGROUP_ROOT, v2_available
+from pocketenv_tui.local.sandbox.limits import CGROUP_ROOT, PROTECTION_OF, v2_available
 from pocketenv_tui.local.sandbox.network import slirp_missing
 from pocketenv_tui.local.sandbox.seccomp import SeccompUnavailable, filter_bytes
 
@@ -124,9 +124,8 @@ def probe(isolation: str) -> Facilities:
         )
     elif shutil.which("setpriv") is None:
         missing["hostUid"] = "setpriv is not installed (Debian package util-linux)"
-    labels = {"pids": "pidsLimit", "memory": "memoryLimit", "cpu": "cpuLimit"}
     for controller, why in _cgroup_problems().items():
-        missing[labels[controller]] = why
+        missing[PROTECTION_OF[controller]] = why
     if (why := image_quota_possible()) is not None:
         missing["diskQuota"] = why
     ordered = {name: missing[name] for name in PROTECTIONS if name in missing}

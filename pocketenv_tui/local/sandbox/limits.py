@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# controller -> the protection it gives (names of facilities.PROTECTIONS)
+PROTECTION_OF = {"pids": "pidsLimit", "memory": "memoryLimit", "cpu": "cpuLimit"}
 CPU_PERIOD_US = 100_000
 PROCS_ENV = "POCKETENV_CGROUP_PROCS"
 JOIN_SCRIPT = f'for f in ${PROCS_ENV}; do echo $$ > "$f" || exit 125; done; unset {PROCS_ENV}; exec "$@"'
@@ -113,18 +115,18 @@ class CgroupLimits:
         self.enforced = enforced  # of "pids", "memory", "cpu"
 
     @classmethod
-    def create(cls, name: str, limits: Limits) -> tuple[CgroupLimits | None, list[str]]:
-        """The sandbox's cgroups and a list of what could not be enforced (with why)."""
+    def create(cls, name: str, limits: Limits) -> tuple[CgroupLimits | None, dict[str, str]]:
+        """The sandbox's cgroups, and the protections (``PROTECTION_OF``) not enforced, with why."""
         try:
             if v2_available():
                 return cls._make_v2(name, limits)
             return cls._make_v1(name, limits)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            return None, [f"{what}: cgroups unavailable ({reason})" for what in ("pids limit", "memory limit", "cpu limit")]
+            return None, {name: f"cgroups unavailable ({reason})" for name in PROTECTION_OF.values()}
 
     @classmethod
-    def _make_v2(cls, name: str, limits: Limits) -> tuple[CgroupLimits, list[str]]:
+    def _make_v2(cls, name: str, limits: Limits) -> tuple[CgroupLimits, dict[str, str]]:
         parent = CGROUP_ROOT / _own_cgroups().get("", "/").lstrip("/")
         available = set((parent / "cgroup.controllers").read_text().split())
         wanted = {"pids", "memory", "cpu"} & available
@@ -136,7 +138,7 @@ class CgroupLimits:
         group = parent / name
         group.mkdir(exist_ok=True)
         enforced: set[str] = set()
-        missing: list[str] = []
+        missing: dict[str, str] = {}
         writes = {
             "pids": [("pids.max", str(limits.pids))],
             "memory": [("memory.max", str(limits.memory_bytes)), ("memory.swap.max", "0")],
@@ -144,25 +146,25 @@ class CgroupLimits:
         }
         for controller, files in writes.items():
             if controller not in enabled:
-                missing.append(f"{_label(controller)}: the {controller} controller is not delegated to this server")
+                missing[PROTECTION_OF[controller]] = f"the {controller} controller is not delegated to this server"
                 continue
             for index, (file, value) in enumerate(files):
                 try:
                     (group / file).write_text(value)
                 except OSError as exc:
                     if index == 0:  # the swap limit is optional (no swap accounting)
-                        missing.append(f"{_label(controller)}: {exc.strerror or exc}")
+                        missing[PROTECTION_OF[controller]] = str(exc.strerror or exc)
                         break
             else:
                 enforced.add(controller)
         return cls([group], enforced), missing
 
     @classmethod
-    def _make_v1(cls, name: str, limits: Limits) -> tuple[CgroupLimits, list[str]]:
+    def _make_v1(cls, name: str, limits: Limits) -> tuple[CgroupLimits, dict[str, str]]:
         own = _own_cgroups()
         dirs: list[Path] = []
         enforced: set[str] = set()
-        missing: list[str] = []
+        missing: dict[str, str] = {}
         plans = {
             "pids": [("pids.max", str(limits.pids))],
             "memory": [
@@ -174,13 +176,13 @@ class CgroupLimits:
         for controller, files in plans.items():
             hierarchy = CGROUP_ROOT / controller
             if not (hierarchy / "cgroup.procs").exists():
-                missing.append(f"{_label(controller)}: no {controller} cgroup hierarchy on this machine")
+                missing[PROTECTION_OF[controller]] = f"no {controller} cgroup hierarchy on this machine"
                 continue
             group = hierarchy / own.get(controller, "/").lstrip("/") / name
             try:
                 group.mkdir(exist_ok=True)
             except OSError as exc:
-                missing.append(f"{_label(controller)}: cannot create a cgroup ({exc.strerror or exc})")
+                missing[PROTECTION_OF[controller]] = f"cannot create a cgroup ({exc.strerror or exc})"
                 continue
             dirs.append(group)
             try:
@@ -191,7 +193,7 @@ class CgroupLimits:
                         if not (controller == "memory" and index == 1):  # memsw exists only with swap accounting
                             raise
             except OSError as exc:
-                missing.append(f"{_label(controller)}: {exc.strerror or exc}")
+                missing[PROTECTION_OF[controller]] = str(exc.strerror or exc)
                 continue
             enforced.add(controller)
         return cls(dirs, enforced), missing
@@ -240,10 +242,6 @@ class CgroupLimits:
             except OSError:
                 removed = False
         return removed
-
-
-def _label(controller: str) -> str:
-    return {"pids": "pids limit", "memory": "memory limit", "cpu": "cpu limit"}[controller]
 
 
 def remove_stale(prefix: str) -> int:
