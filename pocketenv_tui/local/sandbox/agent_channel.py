@@ -85,17 +85,24 @@ class AgentChannel:
 
         ``expect_fd`` ("tty" or "socket") is the kind of fd the answer must carry.
         """
+        _, _, reply, got = await self._request(op, fds or [], expect_fd, fields, track_exit=False)
+        return reply, got
+
+    async def _request(
+        self, op: str, fds: list[int], expect_fd: str | None, fields: dict[str, Any], *, track_exit: bool
+    ) -> tuple[int, asyncio.Future[int] | None, dict[str, Any], list[int]]:
+        """(request id, its exit future when ``track_exit``, answer, fds)."""
         if self.closed:
             raise AgentLost(self.lost_reason or "the sandbox is not running")
         ident = next(self._ids)
         answer: asyncio.Future[tuple[dict[str, Any], list[int]]] = self._loop.create_future()
         self._pending[ident] = (answer, expect_fd or "")
         exit_future: asyncio.Future[int] | None = None
-        if op == "spawn":
+        if track_exit:
             # Registered before sending: the exit can come right behind the answer.
             exit_future = self._exits[ident] = self._loop.create_future()
         try:
-            await self._send(json.dumps({"op": op, "id": ident, **fields}).encode(), fds or [])
+            await self._send(json.dumps({"op": op, "id": ident, **fields}).encode(), fds)
             reply, got = await answer
         except BaseException:
             self._pending.pop(ident, None)
@@ -109,9 +116,7 @@ class AgentChannel:
                 os.close(fd)
             error = reply.get("error")
             raise SandboxRuntimeError(str(error)[:500] if error else f"the sandbox refused {op}")
-        reply["_id"] = ident
-        reply["_exit"] = exit_future
-        return reply, got
+        return ident, exit_future, reply, got
 
     async def _send(self, data: bytes, fds: list[int]) -> None:
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
@@ -153,15 +158,15 @@ class AgentChannel:
         fields: dict[str, Any] = {"argv": argv, "env": env or {}, "cwd": cwd, "stdio": stdio}
         if pty is not None:
             fields["pty"] = {"cols": pty[0], "rows": pty[1]}
-        reply, got = await self.call("spawn", fds, expect_fd="tty" if pty else None, **fields)
+        ident, exited, reply, got = await self._request("spawn", fds, "tty" if pty else None, fields, track_exit=True)
         pid = reply.get("pid")
-        ident = reply["_id"]
         if not isinstance(pid, int) or isinstance(pid, bool) or (pty is not None and len(got) != 1):
             for fd in got:
                 os.close(fd)
             self._lose("the sandbox's agent answered a spawn with a malformed reply")
             raise AgentLost(self.lost_reason or "protocol error")
-        return RemoteProcess(self, ident, pid, reply["_exit"]), (got[0] if pty is not None else None)
+        assert exited is not None
+        return RemoteProcess(self, ident, pid, exited), (got[0] if pty is not None else None)
 
     async def connect(self, port: int) -> socket.socket:
         """A TCP connection to ``port`` on the sandbox's own loopback."""

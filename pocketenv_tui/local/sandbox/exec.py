@@ -15,7 +15,7 @@ import signal
 from dataclasses import dataclass
 
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel, RemoteProcess
-from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader
+from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader, Sink
 
 OUTPUT_LIMIT = 10 * 1024 * 1024  # per stream
 TIMEOUT_EXIT_CODE = 124
@@ -39,6 +39,35 @@ class ExecOutcome:
     lingering: list[PipeReader]
 
 
+async def spawn_piped(
+    channel: AgentChannel,
+    argv: list[str],
+    stdout: Sink,
+    stderr: Sink,
+    *,
+    with_stdin: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> tuple[RemoteProcess, list[PipeReader], int | None]:
+    """Start ``argv`` with its stdout and stderr read into the sinks (and a pipe to its stdin
+    when asked): (process, [stdout reader, stderr reader], stdin's write end or None)."""
+    in_r, in_w = os.pipe() if with_stdin else (None, None)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc, _ = await channel.spawn(argv, env=env, cwd=cwd, stdin=in_r, stdout=out_w, stderr=err_w)
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            if fd is not None:
+                os.close(fd)
+    return proc, [PipeReader(out_r, stdout), PipeReader(err_r, stderr)], in_w
+
+
 async def run_command(
     channel: AgentChannel,
     argv: list[str],
@@ -46,21 +75,9 @@ async def run_command(
     time_limit: float,
     env: dict[str, str] | None = None,
     cwd: str | None = None,
-    stdin: int | None = None,
 ) -> ExecOutcome:
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        proc, _ = await channel.spawn(argv, env=env, cwd=cwd, stdin=stdin, stdout=out_w, stderr=err_w)
-    except BaseException:
-        for fd in (out_r, err_r):
-            os.close(fd)
-        raise
-    finally:
-        os.close(out_w)
-        os.close(err_w)
     stdout, stderr = BoundedBuffer(OUTPUT_LIMIT), BoundedBuffer(OUTPUT_LIMIT)
-    readers = [PipeReader(out_r, stdout), PipeReader(err_r, stderr)]
+    proc, readers, _ = await spawn_piped(channel, argv, stdout, stderr, env=env, cwd=cwd)
     timed_out = False
     try:
         code = await proc.wait_within(time_limit)

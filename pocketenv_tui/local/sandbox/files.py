@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
-from pocketenv_tui.local.sandbox.exec import kill
-from pocketenv_tui.local.sandbox.proc import BoundedBuffer, PipeReader
+from pocketenv_tui.local.sandbox.exec import kill, spawn_piped
+from pocketenv_tui.local.sandbox.proc import BoundedBuffer
 
 if TYPE_CHECKING:
     from pocketenv_tui.local.sandbox.box import Box
@@ -109,25 +109,14 @@ async def run_tool(
     time_limit: float = TOOL_TIMEOUT,
 ) -> ToolResult:
     """Run a tool in the sandbox, feeding ``stdin`` and saving its stdout to ``stdout_to``."""
-    in_r = in_w = None
-    if stdin is not None:
-        in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        proc, _ = await channel.spawn(argv, stdin=in_r, stdout=out_w, stderr=err_w)
-    except BaseException:
-        for fd in (in_w, out_r, err_r):
-            if fd is not None:
-                os.close(fd)
-        raise
-    finally:
-        for fd in (in_r, out_w, err_w):
-            if fd is not None:
-                os.close(fd)
     sink: FileSink | BoundedBuffer = FileSink(stdout_to, stdout_limit) if stdout_to else BoundedBuffer(stdout_limit)
     errors = BoundedBuffer(16 * 1024)
-    readers = [PipeReader(out_r, sink), PipeReader(err_r, errors)]
+    try:
+        proc, readers, in_w = await spawn_piped(channel, argv, sink, errors, with_stdin=stdin is not None)
+    except BaseException:
+        if isinstance(sink, FileSink):
+            sink.close()
+        raise
     feeder = asyncio.ensure_future(_feed(in_w, stdin)) if in_w is not None and stdin is not None else None
     try:
         code = await proc.wait_within(time_limit)

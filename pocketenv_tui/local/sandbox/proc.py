@@ -16,6 +16,7 @@ import signal
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 PROC = Path("/proc")
 
@@ -209,6 +210,12 @@ class RingBuffer:
         return bytes(self.data)
 
 
+class Sink(Protocol):
+    """Where a PipeReader puts what it reads (a bounded buffer, a ring, a capped file)."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+
 class PipeReader:
     """Reads a non-blocking pipe from the event loop into a sink until EOF.
 
@@ -217,9 +224,9 @@ class PipeReader:
     keeps that job from dying of SIGPIPE, and the fd is closed at EOF or by ``close()``.
     """
 
-    def __init__(self, fd: int, sink: BoundedBuffer | RingBuffer) -> None:
+    def __init__(self, fd: int, sink: Sink) -> None:
         self.fd = fd
-        self.sink: BoundedBuffer | RingBuffer | None = sink
+        self.sink: Sink | None = sink
         self.eof = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         os.set_blocking(fd, False)
