@@ -20,151 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pocketenv_tui.local.state.ids import now_iso
+from pocketenv_tui.local.state.schema import MIGRATIONS, RESOURCE_TABLES, SANDBOX_COLUMNS, SCHEMA
 
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY,
-    did TEXT NOT NULL UNIQUE,
-    handle TEXT NOT NULL,
-    display_name TEXT,
-    avatar TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sandboxes (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    owner_did TEXT NOT NULL REFERENCES users(did) ON DELETE CASCADE,
-    base TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    display_name TEXT,
-    description TEXT,
-    topics TEXT,
-    repo TEXT,
-    logo TEXT,
-    readme TEXT,
-    uri TEXT,
-    vcpus INTEGER,
-    memory INTEGER,
-    disk INTEGER,
-    keep_alive INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL,
-    warnings TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    host_uid INTEGER UNIQUE
-);
-CREATE TABLE IF NOT EXISTS secrets (
-    id TEXT PRIMARY KEY,
-    owner_did TEXT NOT NULL,
-    sandbox_id TEXT REFERENCES sandboxes(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    value_sealed TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, name)
-);
-CREATE TABLE IF NOT EXISTS variables (
-    id TEXT PRIMARY KEY,
-    owner_did TEXT NOT NULL,
-    sandbox_id TEXT REFERENCES sandboxes(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    value TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, name)
-);
-CREATE TABLE IF NOT EXISTS files (
-    id TEXT PRIMARY KEY,
-    owner_did TEXT NOT NULL,
-    sandbox_id TEXT REFERENCES sandboxes(id) ON DELETE CASCADE,
-    path TEXT NOT NULL,
-    content_sealed TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, path)
-);
-CREATE TABLE IF NOT EXISTS volumes (
-    id TEXT PRIMARY KEY,
-    owner_did TEXT NOT NULL,
-    sandbox_id TEXT REFERENCES sandboxes(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    path TEXT,
-    read_only INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, path)
-);
-CREATE TABLE IF NOT EXISTS services (
-    id TEXT PRIMARY KEY,
-    sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    command TEXT NOT NULL,
-    description TEXT,
-    ports TEXT NOT NULL DEFAULT '[]',
-    status TEXT NOT NULL DEFAULT 'STOPPED',
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, name)
-);
-CREATE TABLE IF NOT EXISTS ports (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
-    port INTEGER NOT NULL,
-    target_port INTEGER NOT NULL,
-    description TEXT,
-    preview_token TEXT NOT NULL UNIQUE,
-    service_id TEXT REFERENCES services(id) ON DELETE CASCADE,
-    created_at TEXT NOT NULL,
-    UNIQUE (sandbox_id, port)
-);
-CREATE TABLE IF NOT EXISTS ssh_keys (
-    id TEXT PRIMARY KEY,
-    sandbox_id TEXT NOT NULL UNIQUE REFERENCES sandboxes(id) ON DELETE CASCADE,
-    private_key_sealed TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    redacted TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tailscale_keys (
-    id TEXT PRIMARY KEY,
-    sandbox_id TEXT NOT NULL UNIQUE REFERENCES sandboxes(id) ON DELETE CASCADE,
-    auth_key_sealed TEXT NOT NULL,
-    redacted TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS backups (
-    id TEXT PRIMARY KEY,
-    sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
-    directory TEXT NOT NULL,
-    description TEXT,
-    expires_at TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sandboxes_owner ON sandboxes(owner_did, created_at);
-"""
-
-# The four per-sandbox resource tables share one shape: id, owner, optional sandbox link and
-# their own value columns. Only these names are ever interpolated into SQL.
-RESOURCE_TABLES = {
-    "secrets": ("name", "value_sealed"),
-    "variables": ("name", "value"),
-    "files": ("path", "content_sealed"),
-    "volumes": ("name", "path", "read_only"),
-}
-
-SANDBOX_COLUMNS = (
-    "id", "name", "owner_did", "base", "provider", "display_name", "description", "topics", "repo",
-    "logo", "readme", "uri", "vcpus", "memory", "disk", "keep_alive", "status", "warnings",
-    "created_at", "started_at", "host_uid",
-)
-# Columns added after the first release: (table, column, declaration) for older state.db files.
-MIGRATIONS = (("sandboxes", "host_uid", "INTEGER"),)
-
 
 class Conflict(Exception):
     """A unique constraint refused the write (duplicate name, path, port...)."""
@@ -246,6 +104,24 @@ class Store:
             self._conn.execute("ROLLBACK")
             raise
 
+    def _page(
+        self, table: str, owner_did: str, match: tuple[str, Any], limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the owner's rows of ``table``, newest first, and the total; the
+        ``(column, value)`` filter applies when value is not None. Only this module's
+        constant table and column names reach the SQL."""
+        where, params = "owner_did = ?", [owner_did]
+        column, value = match
+        if value is not None:
+            where += f" AND {column} = ?"
+            params.append(value)
+        total = self._conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
+        rows = self._all(
+            f"SELECT * FROM {table} WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return rows, total
+
     def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
         return _row(self._conn.execute(sql, tuple(params)).fetchone())
 
@@ -287,16 +163,7 @@ class Store:
     def list_sandboxes(
         self, owner_did: str, limit: int, offset: int, status: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        where, params = "owner_did = ?", [owner_did]
-        if status is not None:
-            where += " AND status = ?"
-            params.append(status)
-        total = self._conn.execute(f"SELECT COUNT(*) FROM sandboxes WHERE {where}", params).fetchone()[0]
-        rows = self._all(
-            f"SELECT * FROM sandboxes WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return rows, total
+        return self._page("sandboxes", owner_did, ("status", status), limit, offset)
 
     def update_sandbox(self, sandbox_id: str, fields: dict[str, Any]) -> None:
         cols = [c for c in fields if c in SANDBOX_COLUMNS and c != "id"]
@@ -371,16 +238,7 @@ class Store:
         self, table: str, owner_did: str, sandbox_id: str | None, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
         RESOURCE_TABLES[table]  # noqa: B018 - refuses any other table name
-        where, params = "owner_did = ?", [owner_did]
-        if sandbox_id is not None:
-            where += " AND sandbox_id = ?"
-            params.append(sandbox_id)
-        total = self._conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
-        rows = self._all(
-            f"SELECT * FROM {table} WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return rows, total
+        return self._page(table, owner_did, ("sandbox_id", sandbox_id), limit, offset)
 
     def get_resource(self, table: str, resource_id: str, owner_did: str) -> dict[str, Any] | None:
         RESOURCE_TABLES[table]  # noqa: B018
