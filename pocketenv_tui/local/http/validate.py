@@ -111,9 +111,7 @@ def boolean(parent: dict[str, Any], key: str, path: str = "Input") -> bool | Non
     return value
 
 
-def string_list(
-    parent: dict[str, Any], key: str, path: str = "Input", *, max_items: int, item_max_len: int
-) -> list[str] | None:
+def _array(parent: dict[str, Any], key: str, path: str, max_items: int) -> list[Any] | None:
     value = parent.get(key)
     if value is None:
         return None
@@ -121,6 +119,15 @@ def string_list(
         raise invalid(f"{_where(path, key)} must be an array")
     if len(value) > max_items:
         raise invalid(f"{_where(path, key)} must not have more than {max_items} elements")
+    return value
+
+
+def string_list(
+    parent: dict[str, Any], key: str, path: str = "Input", *, max_items: int, item_max_len: int
+) -> list[str] | None:
+    value = _array(parent, key, path, max_items)
+    if value is None:
+        return None
     for i, item in enumerate(value):
         if not isinstance(item, str) or not 1 <= len(item) <= item_max_len:
             raise invalid(f"{_where(path, key)}/{i} must be a string of 1 to {item_max_len} characters")
@@ -130,13 +137,9 @@ def string_list(
 def int_list(
     parent: dict[str, Any], key: str, path: str = "Input", *, minimum: int, maximum: int, max_items: int
 ) -> list[int] | None:
-    value = parent.get(key)
+    value = _array(parent, key, path, max_items)
     if value is None:
         return None
-    if not isinstance(value, list):
-        raise invalid(f"{_where(path, key)} must be an array")
-    if len(value) > max_items:
-        raise invalid(f"{_where(path, key)} must not have more than {max_items} elements")
     for i, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int) or not minimum <= item <= maximum:
             raise invalid(f"{_where(path, key)}/{i} must be an integer from {minimum} to {maximum}")

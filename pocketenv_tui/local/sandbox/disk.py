@@ -3,16 +3,19 @@
 Why an image: the quota must hold for everything a sandbox writes (its home, /tmp, other
 top-level directories and volumes) and fail *inside* with ENOSPC while the host stays
 healthy. The options, measured on our machines by ``benchmarks/disk_quota_options.py``
-(256 MiB written and fsync'd, 10 GiB images):
+(256 MiB written and fsync'd, 10 GiB images; write speeds over five runs, which vary a lot
+on this shared disk):
 
-- a sparse ext4 image per sandbox, loop-mounted: mkfs 14 ms (or a 5 ms copy of an empty
-  template image) + mount 8 ms; 270 MB/s; ENOSPC at the quota. Needs root. **Chosen.**
-- the same image mounted by fuse2fs: mkfs 15 ms + mount 8 ms, 182 MB/s (a third slower),
-  ENOSPC at the quota; works without root where /dev/fuse is usable, but adds a daemon per
-  sandbox to supervise (not done yet: a non-root server reports the quota missing).
+- a sparse ext4 image per sandbox, loop-mounted: mkfs 13-20 ms (or a 5 ms copy of an empty
+  template image) + mount 8-11 ms; 186-950 MB/s; ENOSPC at the quota. Needs root. **Chosen:**
+  the kernel's own ext4, nothing to supervise.
+- the same image mounted by fuse2fs: about the same setup, 182-302 MB/s, ENOSPC at the
+  quota; works without root where /dev/fuse is usable, but every write goes through a FUSE
+  daemon per sandbox that would have to be supervised (not done yet: a non-root server
+  reports the quota missing).
 - ext4 project quotas on the data dir: need the filesystem mounted with ``prjquota``, which
   it is not here (and changing the host's mounts is not ours to do).
-- a plain directory: 320 MB/s, and no quota at all.
+- a plain directory: 226-339 MB/s, and no quota at all.
 
 Layout of a disk (the image's root is 0711 root): ``rootfs/`` (0700, the sandbox's uid) with
 one directory per top-level directory of the sandbox (``home``, ``tmp``, ``workspace``...),
