@@ -6,12 +6,10 @@ Messages follow the wording of the hosted API's lexicon validator (api.md §1.1)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pocketenv_tui.local.sandbox.isolation import SYSTEM_TOP_LEVEL
-
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from pocketenv_tui.local.sandbox.specs import ENV_NAME
 
 
 class XrpcError(Exception):

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -39,14 +38,13 @@ from pocketenv_tui.local.sandbox.proc import (
     wait_exit_within,
 )
 from pocketenv_tui.local.sandbox.services import Service
-from pocketenv_tui.local.sandbox.specs import SandboxSpec
+from pocketenv_tui.local.sandbox.specs import ENV_NAME, SandboxSpec
 
 SANDBOX_MARKER = "POCKETENV_SANDBOX_ID"
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 AGENT_FD_ENV = "POCKETENV_AGENT_FD"
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def shell_program() -> str:
@@ -129,12 +127,12 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
     else:
         home = str(disk.rootfs / iso.HOME_INSIDE.lstrip("/"))
         python, code_dir = sys.executable, str(iso.INSIDE_DIR)
-    box = Box(spec, limits, disk, as_uid, missing, home, python, code_dir, warnings=list(disk.warnings))
-    if bwrap:
-        box.python_prefix = ctx.exports.python_prefix
-        box.namespaced = True
-    await asyncio.to_thread(layout.prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
+    box = Box(
+        spec, limits, disk, as_uid, missing, home, python, code_dir,
+        python_prefix=ctx.exports.python_prefix if bwrap else None, namespaced=bwrap, warnings=list(disk.warnings),
+    )
     try:
+        await asyncio.to_thread(layout.prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
         box.cgroups, cgroup_missing = CgroupLimits.create(ctx.cgroup_prefix + spec.id, limits)
         for name, why in cgroup_missing.items():
             box.missing.setdefault(name, why)
@@ -162,7 +160,7 @@ def _environment(box: Box, spec: SandboxSpec) -> dict[str, str]:
         "HOSTNAME": spec.name,
     }
     for name, value in spec.env.items():
-        if not ENV_NAME.fullmatch(name) or "\0" in value:
+        if not ENV_NAME.match(name) or "\0" in value:
             box.warnings.append(f"variable {name!r} was skipped: not a valid environment variable")
             continue
         env[name] = value

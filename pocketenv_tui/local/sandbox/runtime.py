@@ -38,6 +38,7 @@ from pathlib import Path
 from pocketenv_tui.local.sandbox import files
 from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox import limits as limits_mod
+from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
 from pocketenv_tui.local.sandbox.box import (
     SANDBOX_MARKER,
     Box,
@@ -52,6 +53,7 @@ from pocketenv_tui.local.sandbox.exports import Exports
 from pocketenv_tui.local.sandbox.exports import cleanup as cleanup_mounts
 from pocketenv_tui.local.sandbox.facilities import PROTECTIONS, Facilities, bwrap_problem, probe
 from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
+from pocketenv_tui.local.sandbox.proc import PipeReader
 from pocketenv_tui.local.sandbox.services import Service, ServiceSpec
 from pocketenv_tui.local.sandbox.shells import ShellRegistry
 from pocketenv_tui.local.sandbox.specs import SandboxSpec
@@ -287,12 +289,12 @@ class SandboxRuntime:
         return box
 
     @staticmethod
-    def _channel(box: Box):  # type: ignore[no-untyped-def]
+    def _channel(box: Box) -> AgentChannel:
         if box.channel is None or box.channel.closed:
             raise SandboxRuntimeError("Sandbox is not running")
         return box.channel
 
-    def _keep_lingering(self, box: Box, readers: list) -> None:  # type: ignore[type-arg]
+    def _keep_lingering(self, box: Box, readers: list[PipeReader]) -> None:
         if box.stopping or box.spec.id not in self._boxes:
             for reader in readers:
                 reader.close()

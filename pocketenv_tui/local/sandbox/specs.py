@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pocketenv_tui.local.sandbox.limits import Limits
 from pocketenv_tui.local.sandbox.services import ServiceSpec
 
-__all__ = ["SandboxSpec", "ServiceSpec"]
+__all__ = ["ENV_NAME", "SandboxSpec", "ServiceSpec"]
+
+# What can be an environment variable's name in a sandbox (records are checked against it
+# when added; the runtime skips any other at start).
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
