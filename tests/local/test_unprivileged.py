@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -83,4 +82,3 @@ def test_unprivileged_server_reports_what_it_cannot_give(tmp_path: Path) -> None
     if "seccomp" in report["protections"]:
         assert seccomp.split() == ["Seccomp:", "2"]
     assert "No such file" in sys_line
-    _ = sys

@@ -13,8 +13,6 @@ import io
 import tarfile
 from pathlib import Path
 
-import httpx
-
 from tests.local.escape.conftest import require
 from tests.local.helpers import Api, make_tar_gz
 
@@ -157,6 +155,3 @@ async def test_repo_is_cloned_inside_the_sandbox(api: Api, sandbox: dict) -> Non
     assert not any("repo" in w for w in started.get("warnings", [])), started
     log = await api.exec(sid, "git -C ~/origin log --format=%s")
     assert log["stdout"] == "first\n"
-
-
-_ = httpx
