@@ -27,6 +27,7 @@ import os
 import signal
 import struct
 import termios
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -133,6 +134,7 @@ class ShellSession:
         self.attachments: set[Attachment] = set()
         self.exit_code: int | None = None
         self.ended = asyncio.Event()
+        self.started_at = time.time()
         self._loop = asyncio.get_running_loop()
         self._input = bytearray()
         self._input_drained = asyncio.Event()
@@ -227,6 +229,23 @@ class ShellSession:
         if self.exit_code is None and valid_size(cols, rows):
             with contextlib.suppress(OSError):
                 set_winsize(self.master, cols, rows)
+
+    def foreground_command(self) -> str | None:
+        """The name of the program in the shell's foreground, as the kernel reports it.
+
+        The name comes from inside the sandbox (any process may rename itself), so it is
+        cut to printable ASCII and 32 characters; None when it cannot be read.
+        """
+        if self.exit_code is not None:
+            return None
+        try:
+            group = os.tcgetpgrp(self.master)
+            with open(f"/proc/{group}/comm", "rb") as handle:
+                raw = handle.read(64)
+        except (OSError, ValueError):
+            return None
+        name = "".join(ch if " " <= ch <= "~" else "?" for ch in raw.decode("latin-1").strip())
+        return name[:32] or None
 
     # -- attachments ------------------------------------------------------------------------
 
