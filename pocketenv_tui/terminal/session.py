@@ -23,6 +23,12 @@ Why the extra machinery compared with the upstream CLI:
   show it twice.
 * ``pause_output``/``resume_output`` let a slow consumer stop reading from the socket, which
   pushes back on the server instead of growing a buffer without bound during a flood.
+* With ``acknowledge=True`` (cf dialect) the session asks the server for acknowledged flow
+  control (``?flow=ack``). If the ``ready`` status confirms it (``"flow":"ack"``), the consumer
+  reports what it has *processed* with :meth:`consumed` and the session sends
+  ``{"type":"ack","bytes":n}``; the server then keeps at most its window (256 KiB on the local
+  backend) unprocessed, so after ctrl+C in a flood only that much output is still to come. A
+  server that does not confirm gets no acks and the session relies on pausing reads.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ import asyncio
 import contextlib
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -115,6 +123,14 @@ def _looks_like_resize(text: str) -> bool:
     return isinstance(value, dict) and value.get("type") == "resize"
 
 
+def with_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` added to (or replacing those in) its query string."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def replay_overlap(already: bytes, replay: bytes) -> int:
     """Length of the longest prefix of ``replay`` that ``already`` ends with.
 
@@ -161,10 +177,12 @@ class TerminalSession:
         backoff_cap: float = 10.0,
         ping_interval: float | None = 20.0,
         open_timeout: float = 30.0,
+        acknowledge: bool = False,
     ) -> None:
         if dialect not in ("pty", "cf"):
             raise ValueError(f"unknown terminal dialect {dialect!r} (expected 'pty' or 'cf')")
-        self.url = url
+        self._ask_acks = acknowledge and dialect == "cf"
+        self.url = with_query(url, flow="ack") if self._ask_acks else url
         self.dialect: Dialect = dialect
         self._headers = dict(headers or {})
         self._on_output = on_output
@@ -187,6 +205,10 @@ class TerminalSession:
         self._tail = bytearray()  # last output bytes, for cf replay de-duplication
         self._task: asyncio.Task[SessionStatus] | None = None
         self._last_error = ""  # cf "error" status text, to explain a close that follows it
+        self._connection = 0  # numbers the sockets, so acks only count this socket's bytes
+        self.acknowledging = False  # the server confirmed acknowledged flow control
+        self._unprocessed: deque[list[int]] = deque()  # [connection, bytes] emitted, in order
+        self._ack_due = 0  # processed bytes of this socket not yet acknowledged
         self.status = SessionStatus(SessionState.CONNECTING, "Connecting…")
         self.connections = 0  # successful opens so far (1 + reconnects)
 
@@ -221,6 +243,23 @@ class TerminalSession:
         self._size = (cols, rows)
         self._size_dirty = True
         self._wake.set()
+
+    def consumed(self, count: int) -> None:
+        """The consumer has processed ``count`` more bytes of output (in emission order)."""
+        queue = self._unprocessed
+        due = 0
+        while count > 0 and queue:
+            entry = queue[0]
+            step = min(count, entry[1])
+            if entry[0] == self._connection:
+                due += step
+            entry[1] -= step
+            count -= step
+            if entry[1] == 0:
+                queue.popleft()
+        if due and self.acknowledging:
+            self._ack_due += due
+            self._wake.set()
 
     def pause_output(self) -> None:
         """Stop reading from the socket until :meth:`resume_output` (flow control)."""
@@ -311,6 +350,9 @@ class TerminalSession:
     # ------------------------------------------------------------------ one connection
     async def _serve(self, ws: ClientConnection) -> SessionStatus:
         self._size_dirty = True  # a new socket (maybe a new PTY) must learn our size
+        self._connection += 1
+        self.acknowledging = False
+        self._ack_due = 0
         if self.dialect == "pty":
             self._can_send = True
             self._set(SessionStatus(SessionState.CONNECTED, "Connected", attempt=0))
@@ -388,6 +430,7 @@ class TerminalSession:
             return None
         kind = control.get("type")
         if kind == "ready":
+            self.acknowledging = self._ask_acks and control.get("flow") == "ack"
             self._set(SessionStatus(SessionState.CONNECTED, "Connected"))
             return "ready"
         if kind == "error":
@@ -418,8 +461,12 @@ class TerminalSession:
                 cols, rows = self._size
                 self._size_dirty = False
                 await ws.send(json.dumps({"type": "resize", "cols": cols, "rows": rows}))
+            # Keys first: typed input goes out before the acks that let more output in.
             while self._pending and self._can_send:
                 await self._send_pending_slice(ws)
+            if self._ack_due and self.acknowledging:
+                due, self._ack_due = self._ack_due, 0
+                await ws.send(json.dumps({"type": "ack", "bytes": due}))
 
     async def _send_pending_slice(self, ws: ClientConnection) -> None:
         if self.dialect == "cf":
@@ -442,6 +489,12 @@ class TerminalSession:
     def _emit_output(self, data: bytes) -> None:
         if not data:
             return
+        if self.acknowledging:
+            queue = self._unprocessed
+            if queue and queue[-1][0] == self._connection:
+                queue[-1][1] += len(data)
+            else:
+                queue.append([self._connection, len(data)])
         if self.dialect == "cf":
             self._tail += data
             if len(self._tail) > 2 * _REPLAY_KEEP:
@@ -450,6 +503,9 @@ class TerminalSession:
 
     def _emit_replay(self, replay: bytes) -> None:
         skip = replay_overlap(bytes(self._tail[-_REPLAY_KEEP:]), replay)
+        if skip and self.acknowledging:
+            self._ack_due += skip  # shown before the drop: processed already
+            self._wake.set()
         self._emit_output(replay[skip:])
 
     def _closed_status(self, code: int | None, reason: str) -> SessionStatus:

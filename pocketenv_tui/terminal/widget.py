@@ -7,10 +7,18 @@ the cache and refreshed, as one Region per run of consecutive rows.
 Output never reaches the screen directly. ``write`` (the session's ``on_output``) only
 appends to an inbox; a pump task parses the inbox in slices of bounded time (8 ms) and
 yields to the event loop between slices, so key presses keep flowing during a flood. Each
-slice only marks dirty regions; Textual paints at most once per frame (its screen update
-timer), however many chunks or slices arrived in between. When the inbox grows past a
-high-water mark the session stops reading the socket (which pushes back on the server)
-until the inbox drains.
+slice only records which rows changed; they are handed to Textual (which paints at most
+once per frame) at once when output is quiet, so an echoed key shows without delay, and at
+most ``FLOOD_FPS`` times a second while output keeps coming, so a flood spends its time
+parsing rather than repainting a screen nobody can read at that speed. A repaint costs the
+same whatever the number of bytes behind it: each visible row is built once, from the cell
+runs, with its width known.
+
+Flow control: the session asks the server for acknowledged flow control, and after each
+slice the widget reports the bytes it parsed (:meth:`TerminalSession.consumed`), so a server
+that agreed (the local backend) never has more than its window of output on the way. Against
+any server, when the inbox grows past a high-water mark the session stops reading the socket
+(which pushes back on the server) until the inbox drains to the low-water mark.
 
 Keys: the widget consumes every key except the leave key (``ctrl+]``), including Tab, ctrl+c
 and the App's priority bindings such as ctrl+q and ctrl+p. It does that through
@@ -48,9 +56,10 @@ LEAVE_HINT = "ctrl+] to leave"
 SLICE_BUDGET = 0.008  # seconds of parsing before yielding to keys and painting
 FEED_SLICE = 16 * 1024
 MAX_FEED_PER_SLICE = 256 * 1024
-INBOX_HIGH_WATER = 4 * 1024 * 1024
-INBOX_LOW_WATER = 1024 * 1024
+INBOX_HIGH_WATER = 1024 * 1024
+INBOX_LOW_WATER = 256 * 1024
 RESIZE_DEBOUNCE = 0.1
+FLOOD_FPS = 20
 WHEEL_LINES = 3
 
 _SCROLL_KEYS = {"shift+pageup", "shift+pagedown", "shift+home", "shift+end"}
@@ -131,13 +140,21 @@ class TerminalView(Widget, can_focus=True):
         self._input_sink = input_sink
         self._app_keys = {LEAVE_KEY, *app_keys}
 
-        self._inbox: deque[memoryview] = deque()
+        # Output waiting to be parsed, with whether it came from the session (and so is to
+        # be acknowledged) or from the widget itself (status lines).
+        self._inbox: deque[tuple[memoryview, bool]] = deque()
         self._inbox_size = 0
         self._reading_paused = False
         self._output_ready = asyncio.Event()
         self._pump_worker: Worker[None] | None = None
         self._resize_timer: Timer | None = None
         self._sized = False
+
+        self._paint_rows: set[int] = set()  # screen rows changed since the last repaint
+        self._paint_cursor: set[int] = set()  # rows the cursor left or entered
+        self._paint_all = False
+        self._paint_timer: Timer | None = None
+        self._last_paint = 0.0
 
         self._styles = StyleCache(RichStyle())
         self._strips: dict[int, Strip] = {}  # visible row -> strip without cursor/selection
@@ -190,11 +207,12 @@ class TerminalView(Widget, can_focus=True):
         **session_options: object,
     ) -> TerminalSession:
         """Open a shell session at ``url`` and run it in a worker tied to this widget."""
+        session_options.setdefault("acknowledge", True)
         session = TerminalSession(
             url,
             dialect,
             headers=headers,
-            on_output=self.write,
+            on_output=self.write_output,
             on_status=self.set_status,
             size=(self.terminal.columns, self.terminal.lines),
             **session_options,  # type: ignore[arg-type]
@@ -208,7 +226,7 @@ class TerminalView(Widget, can_focus=True):
 
     def attach(self, session: TerminalSession) -> None:
         """Route keys, replies and resizes to ``session`` (its callbacks should be
-        :meth:`write` and :meth:`set_status`); the caller runs it."""
+        :meth:`write_output` and :meth:`set_status`); the caller runs it."""
         self.session = session
         session.resize(self.terminal.columns, self.terminal.lines)
 
@@ -223,10 +241,17 @@ class TerminalView(Widget, can_focus=True):
 
     # ------------------------------------------------------------------ output path
     def write(self, data: bytes) -> None:
-        """Queue terminal output; it is parsed and drawn on the next frame."""
+        """Queue terminal output of our own (not the session's); parsed and drawn next frame."""
+        self._queue(data, from_session=False)
+
+    def write_output(self, data: bytes) -> None:
+        """The session's output callback: queued like :meth:`write`, acknowledged once parsed."""
+        self._queue(data, from_session=True)
+
+    def _queue(self, data: bytes, *, from_session: bool) -> None:
         if not data:
             return
-        self._inbox.append(memoryview(data))
+        self._inbox.append((memoryview(data), from_session))
         self._inbox_size += len(data)
         if (
             self.session is not None
@@ -256,21 +281,30 @@ class TerminalView(Widget, can_focus=True):
     def _feed_slice(self) -> None:
         deadline = time.perf_counter() + SLICE_BUDGET
         fed = 0
+        processed = 0  # of the session's bytes, to acknowledge
         feed = self.terminal.feed
-        while self._inbox and fed < MAX_FEED_PER_SLICE:
-            view = self._inbox[0]
+        inbox = self._inbox
+        while inbox and fed < MAX_FEED_PER_SLICE:
+            view, from_session = inbox[0]
             if len(view) > FEED_SLICE:
-                chunk, self._inbox[0] = view[:FEED_SLICE], view[FEED_SLICE:]
+                chunk = view[:FEED_SLICE]
+                inbox[0] = (view[FEED_SLICE:], from_session)
             else:
-                chunk = self._inbox.popleft()
+                chunk = inbox.popleft()[0]
             feed(bytes(chunk))
             fed += len(chunk)
+            if from_session:
+                processed += len(chunk)
             self._inbox_size -= len(chunk)
             if time.perf_counter() >= deadline:
                 break
-        if self._reading_paused and self._inbox_size < INBOX_LOW_WATER and self.session:
-            self._reading_paused = False
-            self.session.resume_output()
+        session = self.session
+        if session is not None:
+            if processed:
+                session.consumed(processed)
+            if self._reading_paused and self._inbox_size < INBOX_LOW_WATER:
+                self._reading_paused = False
+                session.resume_output()
         self._after_feed()
 
     def _after_feed(self) -> None:
@@ -288,16 +322,44 @@ class TerminalView(Widget, can_focus=True):
             # Keep the lines the user scrolled to in place while new output arrives.
             self.scrollback_offset = max(0, min(history, self.scrollback_offset + max(0, grown)))
             if dirty or grown:
-                self._invalidate_all()
+                self._paint_all = True
         elif dirty:
-            self._invalidate_rows(dirty)
+            self._paint_rows |= dirty
         cursor = (screen.cursor_x, screen.cursor_y, screen.cursor_visible)
         if cursor != self._cursor:
-            self._invalidate_rows({self._cursor[1], cursor[1]}, keep_cache=True)
+            self._paint_cursor |= {self._cursor[1], cursor[1]}
             self._cursor = cursor
+        self._schedule_paint()
         if screen.title != self._title:
             self._title = screen.title
             self._update_border()
+
+    def _schedule_paint(self) -> None:
+        if not (self._paint_all or self._paint_rows or self._paint_cursor):
+            return
+        wait = 0.0
+        if self._inbox:  # more output is waiting: a flood, so pace the repaints
+            wait = self._last_paint + 1 / FLOOD_FPS - time.monotonic()
+        if wait <= 0:
+            self._paint()
+        elif self._paint_timer is None:
+            self._paint_timer = self.set_timer(wait, self._paint)
+
+    def _paint(self) -> None:
+        if self._paint_timer is not None:
+            self._paint_timer.stop()
+            self._paint_timer = None
+        self._last_paint = time.monotonic()
+        if self._paint_all:
+            self._invalidate_all()
+        else:
+            if self._paint_rows:
+                self._invalidate_rows(self._paint_rows)
+            if self._paint_cursor:
+                self._invalidate_rows(self._paint_cursor, keep_cache=True)
+        self._paint_all = False
+        self._paint_rows = set()
+        self._paint_cursor = set()
 
     # ------------------------------------------------------------------ rendering
     def render_line(self, y: int) -> Strip:
@@ -321,7 +383,7 @@ class TerminalView(Widget, can_focus=True):
         if width <= 0:
             return Strip([])
         if -screen.history_size <= line < screen.lines:
-            return build_strip(screen.line_runs(line), width, self._styles)
+            return build_strip(screen.line_runs(line), width, self._styles, screen.columns)
         return Strip([Segment(" " * width, self._styles.base)], width)
 
     def _invalidate_rows(self, rows: Iterable[int], *, keep_cache: bool = False) -> None:

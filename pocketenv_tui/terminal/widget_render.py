@@ -100,9 +100,20 @@ class StyleCache:
         return found
 
 
-def build_strip(runs: list[tuple[str, CellStyle]], width: int, styles: StyleCache) -> Strip:
-    """One screen row as a Strip exactly ``width`` cells wide, padded with the base style."""
-    segments = [Segment(text, styles.get(style)) for text, style in runs if text]
+def build_strip(
+    runs: list[tuple[str, CellStyle]], width: int, styles: StyleCache, cells: int | None = None
+) -> Strip:
+    """One screen row as a Strip exactly ``width`` cells wide, padded with the base style.
+
+    ``cells``, when given, is how many cells the runs span (a screen row always spans its
+    ``columns``): then nothing measures the text again, which is most of the cost of a row
+    when a flood repaints the whole screen every frame.
+    """
+    get = styles.get
+    segments = [Segment(text, get(style)) for text, style in runs if text]
+    if cells is not None:
+        strip = Strip(segments, cells)
+        return strip if cells == width else strip.adjust_cell_length(width, styles.base)
     return Strip(segments).adjust_cell_length(width, styles.base)
 
 

@@ -114,4 +114,4 @@ async def test_slow_attachment_is_cut_off_not_buffered_forever(runtime: SandboxR
     await session.write(b"head -c 3000000 /dev/zero | tr '\\0' z; echo; echo 'flood''-over'\n")
     await read_until(reader, b"flood-over\r\n", within=60)
     assert stalled.overflowed
-    assert stalled.backlog <= 2 * 1024 * 1024
+    assert stalled.pressure <= 2 * 1024 * 1024

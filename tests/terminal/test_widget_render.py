@@ -78,6 +78,21 @@ def test_strip_is_padded_to_width_and_handles_wide_cells() -> None:
     assert cropped.text == "xxxxx"
 
 
+def test_a_row_of_known_width_builds_the_same_strip_without_measuring() -> None:
+    from pocketenv_tui.terminal.screen import TerminalScreen
+
+    cache = StyleCache(RichStyle(bgcolor="#000000"))
+    screen = TerminalScreen(12, 3)
+    screen.feed("a中\x1b[31mb🙂e\u0301\r\n\x1b[7mreverse wide 漢字\r\nplain".encode())
+    for y in range(screen.lines):
+        runs = screen.line_runs(y)
+        for width in (12, 8, 15):  # the widget's width may lag the screen's during a resize
+            known = build_strip(runs, width, cache, screen.columns)
+            measured = build_strip(runs, width, cache)
+            assert known.cell_length == measured.cell_length == width
+            assert list(known) == list(measured)
+
+
 def test_overlay_reverses_only_the_given_cells() -> None:
     cache = StyleCache(RichStyle())
     strip = build_strip([("hello", Style())], 8, cache)

@@ -20,6 +20,20 @@
     ``{"type":"exit","code":n}`` and closes with 1000. Errors (bad token, unknown or stopped
     sandbox) are an ``error`` status followed by a close.
 
+Flow control (both): output is read from the PTY only as fast as the client takes it (see
+``shells``): a frame carries at most 64 KiB, the next is sent once the socket's write buffer
+drained, and above a high watermark of unsent or unprocessed bytes the PTY is no longer read,
+so the program blocks as under a real terminal. A binary-dialect client may go further and
+acknowledge what it has *processed*: it asks with ``?flow=ack``, the server confirms with
+``"flow":"ack"`` in ``ready``, and the client then sends ``{"type":"ack","bytes":n}`` for every
+n bytes of output (the replay included) it has dealt with. The server then keeps at most a
+window of 256 KiB unacknowledged, which bounds what is still on its way after a ctrl+C no
+matter how large the sockets' kernel buffers are. Clients that never ask (the official CLI,
+the upstream worker's clients) are unaffected.
+
+Re-attaching to a live shell whose program is on the alternate screen makes that program
+redraw (see ``ShellSession.request_redraw``).
+
 Both: no answer of any kind without a valid token (the login token, or a terminal token from
 ``actor.getTerminalToken``), and a session key only ever reaches a shell of the sandbox named
 in the URL, which must belong to the token's owner.
@@ -52,6 +66,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from pocketenv_tui.local.http.xrpc import find_lone_surrogate, nesting_exceeds
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
 from pocketenv_tui.local.sandbox.shells import (
+    HIGH_WATER,
     Attachment,
     ShellLimitReached,
     ShellSession,
@@ -162,7 +177,10 @@ class _Terminal(abc.ABC):
             await self.refuse(ws, str(refused), refused.code)
             return
         try:
+            ws.state.attachment = attachment
             await self.on_attached(ws, session, attachment, created)
+            if not created:
+                session.request_redraw()
             await self._run(ws, session, attachment)
         finally:
             session.detach(attachment)
@@ -203,10 +221,11 @@ class _Terminal(abc.ABC):
 
     async def _pump(self, ws: WebSocket, session: ShellSession, attachment: Attachment) -> None:
         while True:
-            chunk = await attachment.next()
+            chunk = await attachment.take()
             if chunk is None:
                 break
-            await self.send_output(ws, chunk)
+            await self.send_output(ws, chunk)  # returns once the write buffer drained
+            attachment.sent(len(chunk))
         if attachment.overflowed and session.exit_code is None:
             await self._close(ws, CLOSE_TRY_AGAIN, "Output backlog too large; reconnect to resume")
         else:
@@ -291,9 +310,15 @@ class BinaryTerminal(_Terminal):
         await self._close(ws, code, message)
 
     async def on_attached(self, ws: WebSocket, session: ShellSession, attachment: Attachment, created: bool) -> None:
+        acks = ws.query_params.get("flow") == "ack"
+        if acks:
+            attachment.expect_acks(len(attachment.replay))
         if attachment.replay:
             await ws.send_bytes(attachment.replay)
-        await self._status(ws, type="ready")
+        if acks:
+            await self._status(ws, type="ready", flow="ack", window=HIGH_WATER)
+        else:
+            await self._status(ws, type="ready")
 
     async def send_output(self, ws: WebSocket, chunk: bytes) -> None:
         await ws.send_bytes(chunk)
@@ -309,8 +334,16 @@ class BinaryTerminal(_Terminal):
         except BadControl as exc:
             await self._status(ws, type="error", message=str(exc))
             return
-        if message.get("type") != "resize":
-            await self._status(ws, type="error", message="Invalid control message: only resize is supported")
+        kind = message.get("type")
+        if kind == "ack":
+            count = message.get("bytes")
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                ws.state.attachment.acknowledge(count)
+            else:
+                await self._status(ws, type="error", message="Invalid ack: bytes must be a whole number")
+            return
+        if kind != "resize":
+            await self._status(ws, type="error", message="Invalid control message: only resize and ack are supported")
             return
         cols, rows = message.get("cols"), message.get("rows")
         if not valid_size(cols, rows):

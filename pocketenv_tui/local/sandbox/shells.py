@@ -7,9 +7,23 @@ hands the server the master end. Its output goes to a 256 KiB ring buffer (repla
 later) and to every current :class:`Attachment`. Sessions are keyed by (sandbox id, session
 key), so a key never reaches another sandbox's shell.
 
-Bounds: each attachment may have at most ``ATTACHMENT_BACKLOG`` bytes queued; a client that
-reads slower than that is cut off (it can re-attach and gets the replay). Input waits while
-more than ``INPUT_BACKLOG`` bytes are queued for the PTY, which pushes back on the socket.
+Flow control, as a real terminal does it: the PTY is read only while some client can take
+more. Each attachment counts its *pressure*, the bytes queued for it plus the bytes handed to
+its socket and not yet taken (a client that acknowledges what it processed holds them until
+its ack; otherwise until the socket's write buffer drained). When every client is at
+``HIGH_WATER`` the server stops reading the PTY, the kernel's PTY buffer fills and the program
+writing blocks, exactly as under a slow terminal; reading resumes once a client is back at
+``LOW_WATER``. Keys are never held back by output: input goes to the PTY as it arrives, so
+ctrl+C interrupts a flood with at most a window of output still on its way.
+
+A client much slower than the fastest one is cut off once its pressure passes
+``ATTACHMENT_BACKLOG`` (it can re-attach and gets the replay), so one stuck client never
+stalls the others. Input waits while more than ``INPUT_BACKLOG`` bytes are queued for the
+PTY, which pushes back on the socket.
+
+Re-attaching to a shell whose program is on the alternate screen (htop, vim, less) gets a
+replay that starts on the alternate screen, and the program is asked to redraw (the PTY size
+is changed and restored, which sends it SIGWINCH twice), so its whole screen comes back.
 
 When the last attachment leaves, a grace timer starts (``POCKETENV_SHELL_GRACE`` seconds,
 default 300); a shell nobody re-attached to by then is killed. A sandbox has at most
@@ -24,19 +38,25 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import signal
 import struct
 import termios
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from pocketenv_tui.local.sandbox.agent_channel import RemoteProcess
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.proc import RingBuffer
 
 REPLAY_LIMIT = 256 * 1024
+HIGH_WATER = 256 * 1024  # pressure at which a client takes nothing more until it catches up
+LOW_WATER = 64 * 1024  # pressure at which it may take output again
+SEND_LIMIT = 64 * 1024  # most output one WebSocket frame carries
+READ_SIZE = 65536
 ATTACHMENT_BACKLOG = 2 * 1024 * 1024
+REDRAW_PAUSE = 0.05  # seconds between the two size changes that make a program redraw
 INPUT_BACKLOG = 64 * 1024
 DEFAULT_GRACE = 300.0
 GRACE_ENV = "POCKETENV_SHELL_GRACE"
@@ -86,34 +106,115 @@ def set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-@dataclass(eq=False)
 class Attachment:
-    """One client's view of a shell: the replay at attach time, then live output."""
+    """One client's view of a shell: the replay at attach time, then live output.
 
-    replay: bytes
-    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
-    backlog: int = 0
-    overflowed: bool = False
+    The consumer calls :meth:`take` for the next output (up to ``SEND_LIMIT`` bytes, what
+    is queued joined into one piece) and then :meth:`sent` once its socket took it. A client
+    that acknowledges processed bytes is switched over with :meth:`expect_acks`; its bytes
+    then count until :meth:`acknowledge`, and :meth:`take` hands out nothing while
+    ``HIGH_WATER`` bytes are unacknowledged. :meth:`next` is take-and-release in one, for
+    consumers in this process.
+    """
+
+    def __init__(self, replay: bytes, on_room: Callable[[], None] | None = None) -> None:
+        self.replay = replay
+        self.acknowledging = False
+        self.queued = 0
+        self.in_flight = 0
+        self.overflowed = False
+        self._chunks: deque[bytes] = deque()
+        self._ended = False
+        self._changed = asyncio.Event()
+        self._on_room = on_room
+
+    @property
+    def pressure(self) -> int:
+        """Bytes this client has yet to take: queued here plus sent but not yet taken."""
+        return self.queued + self.in_flight
+
+    @property
+    def full(self) -> bool:
+        return self.pressure >= HIGH_WATER and not self.overflowed
 
     def push(self, chunk: bytes) -> None:
-        if self.overflowed:
+        if self.overflowed or self._ended:
             return
-        if self.backlog + len(chunk) > ATTACHMENT_BACKLOG:
+        if self.pressure + len(chunk) > ATTACHMENT_BACKLOG:
+            # Far behind the other clients: cut off rather than buffered without bound.
             self.overflowed = True
-            self.queue.put_nowait(None)
+            self._chunks.clear()
+            self.queued = 0
+            self._changed.set()
             return
-        self.backlog += len(chunk)
-        self.queue.put_nowait(chunk)
+        self._chunks.append(chunk)
+        self.queued += len(chunk)
+        self._changed.set()
 
     def end(self) -> None:
-        self.queue.put_nowait(None)
+        self._ended = True
+        self._changed.set()
+
+    def expect_acks(self, already_sent: int) -> None:
+        """From now on bytes count until acknowledged; ``already_sent`` (the replay) too."""
+        self.acknowledging = True
+        self.in_flight += already_sent
+
+    async def take(self, limit: int = SEND_LIMIT) -> bytes | None:
+        """The next output, or None when the shell ended or this client was cut off."""
+        while True:
+            if self.overflowed:
+                return None
+            if self._chunks and not (self.acknowledging and self.in_flight >= HIGH_WATER):
+                return self._pop(limit)
+            if self._ended and not self._chunks:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _pop(self, limit: int) -> bytes:
+        chunks = self._chunks
+        first = chunks.popleft()
+        if chunks and len(first) < limit:
+            parts = [first]
+            size = len(first)
+            while chunks and size + len(chunks[0]) <= limit:
+                part = chunks.popleft()
+                parts.append(part)
+                size += len(part)
+            first = b"".join(parts)
+        self.queued -= len(first)
+        self.in_flight += len(first)
+        return first
+
+    def sent(self, count: int) -> None:
+        """The socket took ``count`` bytes; without acks that is the client taking them."""
+        if not self.acknowledging:
+            self._release(count)
+
+    def acknowledge(self, count: int) -> None:
+        """The client says it processed ``count`` more bytes."""
+        if self.acknowledging and count > 0:
+            self._release(count)
+
+    def _release(self, count: int) -> None:
+        before = self.pressure
+        self.in_flight = max(0, self.in_flight - count)
+        self._changed.set()
+        if self.pressure <= LOW_WATER < before and self._on_room is not None:
+            self._on_room()
 
     async def next(self) -> bytes | None:
-        """The next output chunk, or None when the shell ended or this client fell behind."""
-        chunk = await self.queue.get()
+        """Take the next output and count it as delivered at once."""
+        chunk = await self.take()
         if chunk is not None:
-            self.backlog -= len(chunk)
+            self._release(len(chunk))
         return chunk
+
+
+_ALT_SCREEN = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
+_ALT_TAIL = 8  # bytes kept from a chunk's end: a switch cut by the read boundary is still seen
+ALT_SCREEN_ON = b"\x1b[?1049h"
 
 
 class ShellSession:
@@ -141,6 +242,12 @@ class ShellSession:
         self._input_drained.set()
         self._grace: asyncio.TimerHandle | None = None
         self._closing = False
+        self._paused = False  # PTY reads stopped: every client is full
+        self._hung_up = False  # the PTY reported end of file; nothing more to read
+        self.alternate_screen = False  # the program in front is on the alternate screen
+        self._alt_tail = b""
+        self._redraw: asyncio.Task[None] | None = None
+        self._size: tuple[int, int] | None = None  # (cols, rows) a client asked for last
         os.set_blocking(master, False)
         self._loop.add_reader(master, self._on_output)
         self._watcher = self._loop.create_task(self._watch())
@@ -150,7 +257,7 @@ class ShellSession:
     def _read_chunk(self) -> bool | None:
         """Read one chunk: True if read, None if nothing is there, False on hang-up."""
         try:
-            chunk = os.read(self.master, 65536)
+            chunk = os.read(self.master, READ_SIZE)
         except BlockingIOError:
             return None
         except OSError:
@@ -158,9 +265,18 @@ class ShellSession:
         if not chunk:
             return False
         self.ring.write(chunk)
+        self._track_screen(chunk)
         for attachment in list(self.attachments):
             attachment.push(chunk)
         return True
+
+    def _track_screen(self, chunk: bytes) -> None:
+        window = self._alt_tail + chunk
+        if b"\x1b[?" in window:
+            switches = _ALT_SCREEN.findall(window)
+            if switches:
+                self.alternate_screen = switches[-1] == b"h"
+        self._alt_tail = window[-_ALT_TAIL:]
 
     def _read_available(self) -> None:
         while self._read_chunk():
@@ -170,7 +286,23 @@ class ShellSession:
         # One chunk per wake-up, so consumers get their turn even under a flood of output.
         if self._read_chunk() is False:
             # Every slave fd is closed; the watcher finishes once the shell is reaped.
+            self._hung_up = True
             self._loop.remove_reader(self.master)
+            return
+        live = [a for a in self.attachments if not a.overflowed]
+        if live and all(a.full for a in live):
+            self._paused = True
+            self._loop.remove_reader(self.master)
+
+    def _room(self) -> None:
+        """A client can take output again (or left): read the PTY again if it was paused."""
+        if self._paused and not self._hung_up and self.exit_code is None:
+            self._paused = False
+            self._loop.add_reader(self.master, self._on_output)
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._paused
 
     async def _watch(self) -> None:
         code = await self.proc.wait()
@@ -183,6 +315,9 @@ class ShellSession:
             self._read_available()
         self._loop.remove_reader(self.master)
         self._loop.remove_writer(self.master)
+        self._paused = False
+        if self._redraw is not None:
+            self._redraw.cancel()
         # Closing the master hangs up the PTY: background jobs still holding it get SIGHUP.
         with contextlib.suppress(OSError):
             os.close(self.master)
@@ -227,8 +362,28 @@ class ShellSession:
     def resize(self, cols: int, rows: int) -> None:
         """Set the PTY size; the kernel sends SIGWINCH to the shell's foreground job."""
         if self.exit_code is None and valid_size(cols, rows):
+            self._size = (cols, rows)
             with contextlib.suppress(OSError):
                 set_winsize(self.master, cols, rows)
+
+    def request_redraw(self) -> None:
+        """Make a full-screen program draw its whole screen again (for a re-attached client)."""
+        if self.exit_code is None and self.alternate_screen:
+            if self._redraw is not None:
+                self._redraw.cancel()
+            self._redraw = self._loop.create_task(self._wiggle_size())
+
+    async def _wiggle_size(self) -> None:
+        try:
+            packed = fcntl.ioctl(self.master, termios.TIOCGWINSZ, b"\0" * 8)
+            rows, cols = struct.unpack("HHHH", packed)[:2]
+            set_winsize(self.master, cols, rows + 1 if rows < MAX_DIMENSION else rows - 1)
+            await asyncio.sleep(REDRAW_PAUSE)
+            # Back to the size asked for last: a client may have resized in between.
+            if self.exit_code is None:
+                set_winsize(self.master, *(self._size or (cols, rows)))
+        except OSError:
+            pass
 
     def foreground_command(self) -> str | None:
         """The name of the program in the shell's foreground, as the kernel reports it.
@@ -251,7 +406,11 @@ class ShellSession:
 
     def attach(self) -> Attachment:
         # Snapshot and subscribe in one step of the loop: no output is lost or doubled.
-        attachment = Attachment(replay=self.ring.snapshot())
+        replay = self.ring.snapshot()
+        if self.alternate_screen and replay:
+            # The switch may have dropped out of the ring: start the replay on that screen.
+            replay = ALT_SCREEN_ON + replay
+        attachment = Attachment(replay, on_room=self._room)
         self.attachments.add(attachment)
         self._cancel_grace()
         if self.exit_code is not None:
@@ -260,6 +419,9 @@ class ShellSession:
 
     def detach(self, attachment: Attachment) -> None:
         self.attachments.discard(attachment)
+        live = [a for a in self.attachments if not a.overflowed]
+        if not live or not all(a.full for a in live):
+            self._room()  # the client holding the shell back left
         if not self.attachments and self.exit_code is None:
             self._cancel_grace()
             self._grace = self._loop.call_later(self.registry.grace, self._grace_expired)
