@@ -295,9 +295,11 @@ class TerminalSession:
                     ping_interval=self._ping_interval,
                     ping_timeout=self._ping_interval,
                     open_timeout=self._open_timeout,
-                    max_size=16 * 1024 * 1024,
-                    # Bound what websockets buffers for us; pausing reads then stalls the server.
-                    max_queue=64,
+                    # Bound what websockets buffers for us (at most 16 frames of at most 4 MiB;
+                    # servers send PTY chunks and one 256 KiB replay); pausing reads then
+                    # stalls the server instead of growing memory.
+                    max_size=4 * 1024 * 1024,
+                    max_queue=16,
                 ) as ws:
                     self._ws = ws
                     self.connections += 1

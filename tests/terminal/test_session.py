@@ -406,6 +406,73 @@ async def test_cf_reconnect_replay_overlap_is_not_shown_twice() -> None:
     assert bytes(rec.output) == b"one\r\ntwo\r\nthree\r\nfour\r\n"
 
 
+async def test_cf_acks_count_what_was_processed_on_this_socket_only() -> None:
+    received: list[list[dict]] = []
+    asked: list[str] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        asked.append(ws.request.path)
+        controls: list[dict] = []
+        received.append(controls)
+        first = len(received) == 1
+        await ws.send(b"old\r\n" if first else b"old\r\n" + b"x" * 300 + b"new\r\n")  # the replay
+        await ws.send(json.dumps({"type": "ready", "flow": "ack", "window": 1000}))
+        if first:
+            await ws.send(b"x" * 300)
+        async for message in ws:
+            if isinstance(message, str):
+                controls.append(json.loads(message))
+                if first and sum(c.get("bytes", 0) for c in controls if c["type"] == "ack") >= 100:
+                    ws.transport.abort()  # drop while 205 bytes are still unprocessed
+                    return
+
+    async with ws_server(handler) as url:
+        rec = Recorder()
+        session = make_session(f"{url}/v1/sandboxes/x/ws/terminal?session=k", "cf", rec, acknowledge=True)
+        task = session.start()
+        await rec.until(lambda: len(rec.output) >= 305)
+        assert session.acknowledging
+        session.consumed(105)  # the replay and 100 of the 300 bytes
+        await rec.until(lambda: len(received) == 2 and session.acknowledging)
+        await rec.until(lambda: b"new" in rec.output)
+        # The second replay repeats the 305 bytes shown before (skipped, and acknowledged at
+        # once); what is processed next first finishes the old socket's 200 unprocessed
+        # bytes, which count for nothing on this socket, then the 5 new ones.
+        session.consumed(200 + 5)
+        await rec.until(lambda: sum(c.get("bytes", 0) for c in received[1] if c["type"] == "ack") == 310)
+        await session.close()
+        await task
+
+    assert all("flow=ack" in path for path in asked)
+    first_acks = [c["bytes"] for c in received[0] if c["type"] == "ack"]
+    assert sum(first_acks) == 105
+
+
+async def test_cf_no_acks_unless_the_server_confirms() -> None:
+    controls: list[dict] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"type": "ready"}))  # an upstream worker: no flow field
+        await ws.send(b"output\r\n")
+        async for message in ws:
+            if isinstance(message, str):
+                controls.append(json.loads(message))
+
+    async with ws_server(handler) as url:
+        rec = Recorder()
+        session = make_session(f"{url}/v1/sandboxes/x/ws/terminal?session=k", "cf", rec, acknowledge=True)
+        task = session.start()
+        await rec.until(lambda: b"output" in rec.output)
+        session.consumed(8)
+        session.send_input(b"typed")
+        await rec.until(lambda: any(c["type"] == "resize" for c in controls))
+        await session.close()
+        await task
+
+    assert not session.acknowledging
+    assert [c["type"] for c in controls] == ["resize"]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
