@@ -24,6 +24,7 @@ from pocketenv_tui.api.namespaces.files import FilesNamespace
 from pocketenv_tui.api.namespaces.sandboxes import SandboxesNamespace
 from pocketenv_tui.api.namespaces.secrets import SecretsNamespace
 from pocketenv_tui.api.namespaces.services import ServicesNamespace
+from pocketenv_tui.api.namespaces.shells import ShellsNamespace
 from pocketenv_tui.api.namespaces.storage import StorageNamespace
 from pocketenv_tui.api.namespaces.variables import VariablesNamespace
 from pocketenv_tui.api.namespaces.volumes import VolumesNamespace
@@ -77,6 +78,7 @@ class PocketenvClient:
         self.files = FilesNamespace(self._xrpc, self.config, resolve)
         self.volumes = VolumesNamespace(self._xrpc, self.config, resolve)
         self.services = ServicesNamespace(self._xrpc, self.config, resolve)
+        self.shells = ShellsNamespace(self._xrpc, self.config, resolve)
 
     @property
     def timeout(self) -> float:

@@ -32,8 +32,8 @@ def _q(name: str, namespace: str, client_method: str, *, extension: bool = False
     return Endpoint(NSID_PREFIX + name, "GET", False, namespace, client_method, extension)
 
 
-def _p(name: str, namespace: str, client_method: str, *, has_input: bool) -> Endpoint:
-    return Endpoint(NSID_PREFIX + name, "POST", has_input, namespace, client_method)
+def _p(name: str, namespace: str, client_method: str, *, has_input: bool, extension: bool = False) -> Endpoint:
+    return Endpoint(NSID_PREFIX + name, "POST", has_input, namespace, client_method, extension)
 
 
 _ALL: tuple[Endpoint, ...] = (
@@ -105,6 +105,8 @@ _ALL: tuple[Endpoint, ...] = (
     _p("service.deleteService", "services", "delete", has_input=False),
     # local-backend extension: the hosted server answers 404
     _q("service.getServiceLogs", "services", "logs", extension=True),
+    _q("sandbox.getShells", "shells", "list", extension=True),
+    _p("sandbox.endShell", "shells", "end", has_input=True, extension=True),
 )
 
 ENDPOINTS: dict[str, Endpoint] = {endpoint.nsid: endpoint for endpoint in _ALL}

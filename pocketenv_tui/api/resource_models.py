@@ -1,5 +1,5 @@
 """The records a sandbox carries: ports, exec results, secrets, variables, files, volumes,
-services, backups, SSH and Tailscale keys, integrations.
+services, backups, SSH and Tailscale keys, integrations, live shells.
 
 Read as leniently as :mod:`pocketenv_tui.api.models` reads sandboxes, with its field readers.
 """
@@ -287,4 +287,35 @@ class Integration:
             webhook_url=_str(data.get("webhookUrl")),
             created_at=parse_datetime(data.get("createdAt")),
             updated_at=parse_datetime(data.get("updatedAt")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Shell:
+    """A live shell of a sandbox, kept by the server under its session key (local backend).
+
+    ``command`` is the foreground program as the server saw it (None: idle at the prompt, or
+    unknown); ``clients`` how many terminals are attached (None when the server did not say).
+    """
+
+    key: str
+    started_at: datetime | None = None
+    command: str | None = None
+    clients: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Shell | None:
+        if not isinstance(data, dict):
+            return None
+        key = data.get("key")
+        if not isinstance(key, str) or not key:
+            return None
+        clients = _int(data.get("clients"))
+        return cls(
+            key=key,
+            started_at=parse_datetime(data.get("startedAt")),
+            command=_str(data.get("command")) or None,
+            clients=None if clients is None or clients < 0 else clients,
+            extra=_extra(data, ("key", "startedAt", "command", "clients")),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from pocketenv_tui.app.context import (
 )
 from pocketenv_tui.app.key_replay import ReplaysKeysAcrossScreens
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
+from pocketenv_tui.app.shell_keys import ShellKeys, ShellKeysError, new_session_key
 from pocketenv_tui.app.stylesheets import stylesheets
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         context_resolver: ContextResolver = resolve_named_context,
         client: PocketenvClient | None = None,
         first_page: Future[list[Sandbox] | None] | None = None,
+        shell_keys: ShellKeys | None = None,
     ) -> None:
         super().__init__()
         self.context = context
@@ -89,8 +90,10 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         # use, which the main screen puts after its first paint (see SandboxesScreen._fetch).
         self._client: PocketenvClient | None = client
         self._first_page = first_page
-        # sandbox id -> terminal session key, so a reopened shell re-attaches to the same shell.
-        self.shell_sessions: dict[str, str] = {}
+        # The session keys of the shells this app opened, per context and sandbox, kept in the
+        # state directory so that a reopened shell (this run or the next) re-attaches to it.
+        self.shell_keys = shell_keys if shell_keys is not None else ShellKeys.load()
+        self._shell_keys_warned = False
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
@@ -132,6 +135,10 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.shell_keys.notice:
+            # Only a convenience was lost (the server still has its shells): say it calmly.
+            self.notify(escape(self.shell_keys.notice), title="Shells", severity="information")
+            self.shell_keys.notice = None
 
     async def on_unmount(self) -> None:
         if self._client is not None:
@@ -172,7 +179,9 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
 
         self.push_screen(SandboxScreen(sandbox))
 
-    def open_shell(self, sandbox: Sandbox) -> None:
+    def open_shell(self, sandbox: Sandbox, session_key: str | None = None, *, new: bool = False) -> None:
+        """Open a shell of ``sandbox``: the one under ``session_key``, else a new one if
+        ``new``, else the one used last (this run or an earlier one), else a new one."""
         if self.read_only:
             self.notify("Read-only mode: the shell is disabled.", severity="warning")
             return
@@ -184,8 +193,44 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             return
         from pocketenv_tui.app.screens.shell import ShellScreen
 
-        session = self.shell_sessions.setdefault(sandbox.id, uuid.uuid4().hex)
-        self.push_screen(ShellScreen(sandbox, session, terminal_dialect(sandbox)))
+        if session_key is None and not new:
+            session_key = self.shell_keys.last(self.context.state_key, sandbox.id)
+        session_key = session_key or new_session_key()
+        self._keep_shell_keys(lambda keys: keys.remember(self.context.state_key, sandbox.id, session_key, self.now()))
+        self.push_screen(ShellScreen(sandbox, session_key, terminal_dialect(sandbox)))
+
+    def last_shell_key(self, sandbox_id: str) -> str | None:
+        return self.shell_keys.last(self.context.state_key, sandbox_id)
+
+    def forget_shells(self, sandbox_id: str, keys: Iterable[str] | None = None) -> None:
+        """Forget ``keys`` of the sandbox (all of them when None): their shells are gone."""
+        scope = self.context.state_key
+        if keys is None:
+            self._keep_shell_keys(lambda store: store.forget_sandbox(scope, sandbox_id))
+        else:
+            doomed = set(keys)
+            self._keep_shell_keys(lambda store: store.forget(scope, sandbox_id, doomed))
+
+    def shell_keys_on_screen(self, sandbox_id: str) -> set[str]:
+        """Keys of this sandbox's shells open in a shell screen now (so not to be forgotten)."""
+        from pocketenv_tui.app.screens.shell import ShellScreen
+
+        return {
+            screen.session_key
+            for screen in self.screen_stack
+            if isinstance(screen, ShellScreen) and screen.sandbox.id == sandbox_id
+        }
+
+    def _keep_shell_keys(self, change: Callable[[ShellKeys], None]) -> None:
+        try:
+            change(self.shell_keys)
+        except ShellKeysError as exc:
+            if not self._shell_keys_warned:  # once: it keeps working in memory meanwhile
+                self._shell_keys_warned = True
+                self.notify(
+                    f"{escape(str(exc))}\nShells still re-attach until the app quits.",
+                    title="Shells", severity="warning",
+                )
 
     # -- contexts ---------------------------------------------------------------------------------
     def choose_context(self, name: str | None) -> None:
@@ -218,7 +263,6 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         old_client = self._client
         self.context = context
         self._client = None
-        self.shell_sessions.clear()
         while len(self.screen_stack) > 1 and not isinstance(self.screen, SandboxesScreen):
             self.pop_screen()
         main = self.main_screen

@@ -41,6 +41,17 @@ class AppContext:
         return "local" if self.kind == "local" else "api"
 
     @property
+    def state_key(self) -> str:
+        """What identifies this context in the app's state (remembered shells): the local
+        backend's data dir, or the API URL and the user the token speaks for. The user is the
+        token's public ``did`` claim, never the token itself."""
+        if self.kind == "local":
+            return f"local:{self.data_dir or self.api_url}"
+        from pocketenv_tui.api.tokens import did_from_token
+
+        return f"api:{self.api_url}:{did_from_token(self.token) or 'unknown-user'}"
+
+    @property
     def label(self) -> str:
         """What the header says; never includes the token."""
         if self.kind == "local":

@@ -492,4 +492,24 @@ def cases(sealed: Callable[[str], Any]) -> list[Case]:
             {"serviceId": "rec_9", "log": "listening\n"},
             lambda r: r == "listening\n",
         ),
+        # live shells (local-backend extension)
+        Case(
+            "sandbox.getShells",
+            lambda c: c.shells.list(SBX),
+            {"id": SBX},
+            NO_BODY,
+            {"shells": [
+                {"key": "k1", "startedAt": "2026-04-15T09:30:00.000Z", "command": "sleep", "clients": 1},
+                {"key": "", "command": "dropped: no key"},
+                {"key": "k2", "startedAt": "not a date", "command": None, "clients": "many"},
+            ]},
+            lambda r: [(s.key, s.command, s.clients) for s in r] == [("k1", "sleep", 1), ("k2", None, None)]
+            and r[0].started_at is not None and r[1].started_at is None,
+        ),
+        Case(
+            "sandbox.endShell",
+            lambda c: c.shells.end(SBX, "k1"),
+            {},
+            {"id": SBX, "key": "k1"},
+        ),
     ]

@@ -111,5 +111,6 @@ def fresh_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendH
 
 @pytest.fixture(autouse=True)
 def no_user_config(monkeypatch, tmp_path: Path) -> None:
-    """Never read or write the real user's config file from a test."""
+    """Never read or write the real user's config file or state (remembered shells) from a test."""
     monkeypatch.setenv("POCKETENV_TUI_CONFIG", str(tmp_path / "pocketenv-tui-config.json"))
+    monkeypatch.setenv("POCKETENV_TUI_STATE_DIR", str(tmp_path / "pocketenv-tui-state"))

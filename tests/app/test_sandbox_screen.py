@@ -162,7 +162,7 @@ async def test_shell_runs_commands_leaves_with_ctrl_bracket_and_reattaches(local
                 assert isinstance(app.screen, ShellScreen)
                 await pilot.press("ctrl+right_square_bracket")
                 assert isinstance(app.screen, SandboxesScreen)
-                session_key = app.shell_sessions[sandbox.id]
+                session_key = app.last_shell_key(sandbox.id)
 
                 await pilot.press("t")  # reopened: the same session, its output replayed
                 assert isinstance(app.screen, ShellScreen)

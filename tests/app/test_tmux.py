@@ -1,6 +1,7 @@
 """End to end in a real terminal: tmux runs `pocketenv-tui` against the local backend.
 
-send-keys starts a sandbox, opens its shell, runs `echo hi`; capture-pane must show `hi`.
+send-keys starts a sandbox, opens its shell, runs `echo hi`; capture-pane must show `hi`;
+ctrl+C stops a 50 MB flood long before its end.
 Then ctrl+] leaves the shell, ctrl+q quits, and the terminal is back to a working shell
 (normal screen, echo on).
 """
@@ -56,7 +57,8 @@ def type_text(session: str, text: str) -> None:
     """Type like a person, one key at a time: Textual handles a burst of keys arriving in one
     read in an order where bindings run after later keys were already delivered."""
     for character in text:
-        tmux("send-keys", "-t", session, "-l", character)
+        # A lone ";" is tmux's command separator, even after -l: escape it.
+        tmux("send-keys", "-t", session, "-l", "\\;" if character == ";" else character)
         time.sleep(0.03)
 
 
@@ -89,6 +91,7 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
         command = " ".join(
             [
                 f"POCKETENV_TUI_CONFIG={shlex.quote(str(tmp_path / 'config.json'))}",
+                f"POCKETENV_TUI_STATE_DIR={shlex.quote(str(tmp_path / 'state'))}",
                 shlex.quote(str(VENV_BIN / "pocketenv-tui")),
                 "--local",
                 "--data-dir", shlex.quote(str(local_backend.data_dir)),
@@ -116,6 +119,18 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
         type_text(tmux_session, "echo hi")
         send(tmux_session, "Enter")
         wait_for_pane(tmux_session, r"^\W*hi\s*\W*$", "the output of echo hi")
+
+        # ctrl+C in a 50 MB flood (5 million numbered lines): the flood stops where it is,
+        # as in a real terminal, instead of the whole of it printing first.
+        type_text(tmux_session, "clear; yes pocketenv | head -c 50000000 | cat -n")
+        send(tmux_session, "Enter")
+        wait_for_pane(tmux_session, r"\d+\s+pocketenv", "the flood")
+        send(tmux_session, "C-c")
+        type_text(tmux_session, "echo back-''after-flood")
+        send(tmux_session, "Enter")
+        text = wait_for_pane(tmux_session, r"^\W*back-after-flood\s*\W*$", "the prompt after ctrl+C")
+        printed = max(int(n) for n in re.findall(r"(\d+)\s+pocketenv", text))
+        assert printed < 2_000_000, f"{printed} of 5,000,000 lines printed before ctrl+C took effect"
 
         send(tmux_session, "C-]")
         wait_for_pane(tmux_session, r"my sandboxes", "the dashboard again")

@@ -1,5 +1,5 @@
-"""The sandbox's resource tabs: secrets, variables, files, volumes, services, SSH keys,
-Tailscale, backups, copy and provider settings. ``ResourceTabs`` is the widget to mount."""
+"""The sandbox's resource tabs: secrets, variables, files, volumes, services, shells, SSH
+keys, Tailscale, backups, copy and provider settings. ``ResourceTabs`` is the widget to mount."""
 
 from pocketenv_tui.app.resources.tabs import TABS, ResourceTabs
 

@@ -20,6 +20,7 @@ from pocketenv_tui.app.resources.pane import ResourcePane
 from pocketenv_tui.app.resources.provider import ProviderPane, has_provider_settings
 from pocketenv_tui.app.resources.records import FilesPane, VolumesPane
 from pocketenv_tui.app.resources.services import ServicesPane
+from pocketenv_tui.app.resources.shells import ShellsPane
 
 DEFAULT_REFRESH = 5.0
 
@@ -30,6 +31,7 @@ TABS: list[tuple[str, str, type[ResourcePane]]] = [
     ("files", "Files", FilesPane),
     ("volumes", "Volumes", VolumesPane),
     ("services", "Services", ServicesPane),
+    ("shells", "Shells", ShellsPane),
     ("ssh-keys", "SSH keys", SshKeysPane),
     ("tailscale", "Tailscale", TailscalePane),
     ("backups", "Backups", BackupsPane),

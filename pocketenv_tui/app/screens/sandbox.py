@@ -403,6 +403,7 @@ class SandboxScreen(Screen[None]):
                 self.sandbox = await client.sandboxes.wait_until_running(sandbox_id, timeout=120.0, interval=1.0)
             else:
                 await client.sandboxes.stop(sandbox_id)
+                self.pocketenv.forget_shells(sandbox_id)  # stopping a sandbox ends its shells
                 self.sandbox = await client.sandboxes.get(sandbox_id) or self.sandbox
         except PocketenvError as exc:
             self._report(exc, f"Could not {action} {self.sandbox.name}")

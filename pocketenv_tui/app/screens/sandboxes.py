@@ -387,6 +387,8 @@ class SandboxesScreen(Screen[None]):
             self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
         else:
             self.notify(f"{escape(name)} {DONE_WORDS[action]}.", title=action.capitalize())
+            if action != "start":  # stopping or deleting a sandbox ends its shells
+                self.pocketenv.forget_shells(sandbox_id)
         await self._settle(sandbox_id)
 
     async def _settle(self, sandbox_id: str) -> None:

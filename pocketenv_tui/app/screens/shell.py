@@ -1,7 +1,9 @@
 """`t`: a sandbox's shell in the terminal widget. ctrl+] leaves and returns to the dashboard.
 
-Each sandbox keeps one session key for the app's lifetime, so leaving and reopening the shell
-re-attaches to the same shell on the server (which replays its recent output).
+The app remembers the session key it opened (``PocketenvApp.shell_keys``, kept in the state
+directory across runs), so leaving and reopening the shell, or restarting the app, re-attaches
+to the same shell on the server, which replays its recent output and screen. A shell that
+exits is forgotten: the next ``t`` starts a new one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.errors import describe_error
 from pocketenv_tui.app.stylesheets import stylesheets
+from pocketenv_tui.terminal.session import SessionState
 from pocketenv_tui.terminal.widget import LEAVE_HINT, TerminalView
 
 if TYPE_CHECKING:
@@ -70,6 +73,11 @@ class ShellScreen(Screen[None]):
             )
             return
         self.query_one(TerminalView).connect(url, self.dialect)  # type: ignore[arg-type]
+
+    def on_terminal_view_status_changed(self, event: TerminalView.StatusChanged) -> None:
+        if event.status.state is SessionState.EXITED:
+            # The shell itself ended; its key would only start a fresh shell under an old name.
+            self.pocketenv.forget_shells(self.sandbox.id, [self.session_key])
 
     def on_terminal_view_left(self, event: TerminalView.Left) -> None:
         event.stop()

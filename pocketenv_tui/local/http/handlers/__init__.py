@@ -6,7 +6,8 @@ from pocketenv_tui.local.http.handlers import (
     sandboxes,
     services,
     settings,
+    shells,
     transfer,
 )
 
-MODULES = (sandboxes, resources, services, ports, settings, transfer)
+MODULES = (sandboxes, resources, services, ports, settings, transfer, shells)
