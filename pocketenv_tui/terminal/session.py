@@ -123,6 +123,11 @@ def _looks_like_resize(text: str) -> bool:
     return isinstance(value, dict) and value.get("type") == "resize"
 
 
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to (or replacing those in) its query string."""
     parts = urlsplit(url)
@@ -292,6 +297,9 @@ class TerminalSession:
                 async with connect(
                     self.url,
                     additional_headers=self._headers or None,
+                    # Compressing a flood costs the server about as much CPU as reading it;
+                    # worth it across a network, pure loss to a backend on this machine.
+                    compression=None if _is_loopback(self.url) else "deflate",
                     ping_interval=self._ping_interval,
                     ping_timeout=self._ping_interval,
                     open_timeout=self._open_timeout,

@@ -59,7 +59,7 @@ MAX_FEED_PER_SLICE = 256 * 1024
 INBOX_HIGH_WATER = 1024 * 1024
 INBOX_LOW_WATER = 256 * 1024
 RESIZE_DEBOUNCE = 0.1
-FLOOD_FPS = 20
+FLOOD_FPS = 12
 WHEEL_LINES = 3
 
 _SCROLL_KEYS = {"shift+pageup", "shift+pagedown", "shift+home", "shift+end"}
