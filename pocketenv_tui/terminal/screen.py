@@ -2,11 +2,15 @@
 
 :class:`TerminalScreen` keeps pyte's behaviour (for the same output, ``display`` equals
 ``pyte.Screen(columns, lines).display``, checked by differential tests) but stores cells
-compactly: each row is a list of one-cell strings plus a parallel list of shared
-:class:`~pocketenv_tui.terminal.screen_style.Style` objects. Drawing a run of text is two
-slice assignments, a line feed at the bottom rotates a row into a bounded scrollback deque,
-and :class:`~pocketenv_tui.terminal.screen_parser.FastStream` hands whole runs and complete
-escape sequences to the screen without pyte's per-character generator.
+compactly: each row is an immutable pair of strings, one code point per cell for the text
+and one per cell for the style id (see :mod:`~pocketenv_tui.terminal.screen_rows`). Drawing a
+run of text is a few string slices, a line feed at the bottom rotates a row tuple into a
+bounded scrollback deque, and :class:`~pocketenv_tui.terminal.screen_parser.FastStream`
+hands whole runs and complete escape sequences to the screen without pyte's per-character
+generator; the commonest of them go through the batch loops of
+:mod:`~pocketenv_tui.terminal.screen_fast`, and non-ASCII text is laid out a run at a time
+by :mod:`~pocketenv_tui.terminal.screen_text`. ``fast_paths = False`` turns the batches off
+(the reference the tests compare them with).
 
 Additions over pyte: the alternate screen (modes 47, 1047, 1049), answers to DSR/DA queries
 (:meth:`TerminalScreen.take_replies`), bracketed paste / application cursor / mouse flags,
@@ -26,6 +30,8 @@ remote shell relies on):
   scrollback) instead of pyte's cutting from the top.
 - DECSCNM (whole-screen reverse video) is applied when reading, so ``line_runs`` flips
   ``reverse`` on every run while it is set.
+- NUL passed to :meth:`TerminalScreen.draw` directly is ignored (the parser never draws it;
+  pyte would join it to the previous cell).
 """
 
 from __future__ import annotations
@@ -39,8 +45,19 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import Cursor, Margins
 
-from .screen_parser import FastStream, apply_sgr_text
-from .screen_style import DEFAULT_STYLE, Style, apply_sgr, intern_style, reversed_style
+from . import screen_text
+from .screen_parser import FastStream
+from .screen_rows import (
+    DEFAULT_ID,
+    STUB,
+    CellCodec,
+    Row,
+    StyleIds,
+    drawable_cells,
+    style_runs,
+    visible_text,
+)
+from .screen_style import DEFAULT_STYLE, Style, apply_sgr, reversed_style
 from .screen_width import char_width, run_matcher
 
 __all__ = ["Style", "TerminalScreen"]
@@ -61,20 +78,6 @@ _SECONDARY_DA = "\x1b[>1;10;0c"  # VT220, firmware 10
 RGB = tuple[int, int, int]
 
 
-class _Row:
-    """One screen row: ``chars[x]`` is the text of cell x ("" right of a wide char)."""
-
-    __slots__ = ("chars", "styles")
-
-    def __init__(self, chars: list[str], styles: list[Style]) -> None:
-        self.chars = chars
-        self.styles = styles
-
-
-def _blank_row(columns: int, style: Style) -> _Row:
-    return _Row([" "] * columns, [style] * columns)
-
-
 class TerminalScreen(pyte.Screen):
     """A terminal screen of ``columns`` x ``lines`` cells with ``history`` rows of scrollback.
 
@@ -92,6 +95,10 @@ class TerminalScreen(pyte.Screen):
 
     #: Raise parser/handler errors instead of skipping the offending sequence (tests).
     strict_errors = False
+    #: Batch whole lines and token blocks (screen_fast); False sends every sequence and
+    #: text run through the screen's methods one by one, and non-ASCII text through the
+    #: per-character path: the reference the fast paths are tested against.
+    fast_paths = True
 
     def __init__(self, columns: int, lines: int, history: int = 10000) -> None:
         # pyte.Screen.__init__ builds its dict-of-dicts buffer; this class replaces every
@@ -102,10 +109,16 @@ class TerminalScreen(pyte.Screen):
         self.dirty: set[int] = set()
         self.mode: set[int] = set()
         self.margins: Margins | None = None
-        self._history: deque[_Row] = deque(maxlen=max(0, int(history)))
-        self._main_rows: list[_Row] = []
-        self._alt_rows: list[_Row] | None = None
-        self._rows: list[_Row] = self._main_rows
+        self._history: deque[Row] = deque(maxlen=max(0, int(history)))
+        self._main_rows: list[Row] = []
+        self._alt_rows: list[Row] | None = None
+        self._rows: list[Row] = self._main_rows
+        self._ids = StyleIds()
+        self._codec = CellCodec()
+        # Per-width caches: blank rows by fill style id, CUP targets by parameter text.
+        self._blank_rows: dict[str, Row] = {}
+        self._cup_targets: dict[str, tuple[int, int]] = {}
+        self._blank_text = " " * self.columns
         self.alternate_screen = False
         self.mouse_mode: int | None = None
         self.app_keypad = False
@@ -128,14 +141,27 @@ class TerminalScreen(pyte.Screen):
     def feed(self, data: bytes) -> None:  # type: ignore[override]
         """Parse remote output; multi-byte UTF-8 may be split across calls."""
         if data:
+            self._compact_tables()
             self._stream.feed(bytes(data))
             self.generation += 1
 
     def feed_text(self, text: str) -> None:
         """Parse remote output that has already been decoded (text WebSocket frames)."""
         if text:
+            self._compact_tables()
             self._stream.feed_text(text)
             self.generation += 1
+
+    def _all_rows(self) -> list[Row]:
+        return [*self._history, *self._main_rows, *(self._alt_rows or [])]
+
+    def _compact_tables(self) -> None:
+        # Between feeds no style id or placeholder is held outside the rows, so ids no row
+        # uses can be recycled; within a feed the tables only grow.
+        if self._ids.needs_compaction():
+            self._ids.compact((sty for _, sty in self._all_rows()), [self.cursor.attrs])  # type: ignore[list-item]
+        if self._codec.needs_compaction():
+            self._codec.compact(text for text, _ in self._all_rows())
 
     # ------------------------------------------------------------- read side
     @property
@@ -183,14 +209,16 @@ class TerminalScreen(pyte.Screen):
 
     @property
     def display(self) -> list[str]:  # type: ignore[override]
-        return ["".join(_visible_cells(row.chars, self.columns)) for row in self._rows]
+        codec = self._codec
+        return [visible_text(codec, text) for text, _ in self._rows]
 
     @property
     def history_display(self) -> list[str]:
         """Scrollback rows as text, oldest first (empty on the alternate screen)."""
         if self.alternate_screen:
             return []
-        return ["".join(_visible_cells(row.chars, len(row.chars))) for row in self._history]
+        codec = self._codec
+        return [visible_text(codec, text) for text, _ in self._history]
 
     def line_runs(self, y: int) -> list[tuple[str, Style]]:
         """Row ``y`` as (text, style) runs; negative ``y`` reads the scrollback.
@@ -209,23 +237,21 @@ class TerminalScreen(pyte.Screen):
         else:
             row = self._rows[y]
         columns = self.columns
-        chars = row.chars
-        styles = row.styles
-        if len(chars) != columns:
-            pad = columns - len(chars)
-            chars = chars[:columns] + [" "] * pad
-            styles = styles[:columns] + [DEFAULT_STYLE] * pad
-        cells = _drawable_cells(chars, columns)
-        runs: list[tuple[str, Style]] = []
-        start = 0
-        current = styles[0]
-        for x in range(1, columns):
-            style = styles[x]
-            if style is not current and style != current:
-                runs.append(("".join(cells[start:x]), current))
-                start = x
-                current = style
-        runs.append(("".join(cells[start:]), current))
+        text, sty = row
+        if len(text) != columns:
+            pad = columns - len(text)
+            text = text[:columns] + " " * pad
+            sty = sty[:columns] + DEFAULT_ID * pad
+        cells = drawable_cells(self._codec, text)
+        styles = self._ids.styles
+        # Equal styles have equal ids, so a run of one id is a run of one style.
+        if isinstance(cells, str):
+            runs = [(cells[start:stop], styles[ord(sid)]) for start, stop, sid in style_runs(sty)]
+        else:
+            runs = [
+                ("".join(cells[start:stop]), styles[ord(sid)])
+                for start, stop, sid in style_runs(sty)
+            ]
         if mo.DECSCNM in self.mode:
             runs = [(text, reversed_style(style)) for text, style in runs]
         return runs
@@ -281,7 +307,7 @@ class TerminalScreen(pyte.Screen):
         if self.alternate_screen:
             self._rows = self._main_rows
             self.alternate_screen = False
-        self._main_rows[:] = [_blank_row(self.columns, DEFAULT_STYLE) for _ in range(self.lines)]
+        self._main_rows[:] = [self._blank(DEFAULT_ID)] * self.lines
         self._alt_rows = None
         self._alt_saved = None
 
@@ -303,10 +329,13 @@ class TerminalScreen(pyte.Screen):
         if lines == self.lines and columns == self.columns:
             return
         old_columns = self.columns
+        self._blank_rows.clear()
+        self._cup_targets.clear()
+        self._blank_text = " " * columns
+        blank = (self._blank_text, DEFAULT_ID * columns)
         if columns != old_columns:
             for rows in (self._main_rows, self._alt_rows or []):
-                for row in rows:
-                    _set_row_width(row, columns)
+                rows[:] = [_set_row_width(row, columns) for row in rows]
         if lines != self.lines:
             for rows in (self._main_rows, self._alt_rows):
                 if rows is None:
@@ -327,8 +356,7 @@ class TerminalScreen(pyte.Screen):
                     if rows is self._main_rows:
                         self._history.extend(removed)
                 del rows[lines:]
-                while len(rows) < lines:
-                    rows.append(_blank_row(columns, DEFAULT_STYLE))
+                rows.extend([blank] * (lines - len(rows)))
                 if active:
                     self.cursor.y -= drop
                 elif self._alt_saved is not None:
@@ -345,6 +373,28 @@ class TerminalScreen(pyte.Screen):
         self.generation += 1
 
     # ------------------------------------------------------------- drawing
+    def _blank(self, fill: str) -> Row:
+        """The blank row of the current width in style ``fill`` (rows are immutable)."""
+        row = self._blank_rows.get(fill)
+        if row is None:
+            if len(self._blank_rows) >= 256:  # truecolour backgrounds: keep the cache small
+                self._blank_rows.clear()
+            row = self._blank_rows[fill] = (self._blank_text, fill * self.columns)
+        return row
+
+    def _cursor_id(self) -> str:
+        return self._ids.id_of(self.cursor.attrs)  # type: ignore[arg-type]
+
+    def _fill_id(self) -> str:
+        return self._ids.fill_of(self._cursor_id())
+
+    def _put_cells(self, y: int, x: int, cells: str, sid: str) -> None:
+        """Write encoded ``cells`` (they fit) at column ``x`` of row ``y`` in style ``sid``."""
+        rows = self._rows
+        text, sty = rows[y]
+        stop = x + len(cells)
+        rows[y] = (text[:x] + cells + text[stop:], sty[:x] + sid * len(cells) + sty[stop:])
+
     def draw(self, data: str) -> None:
         table = self.g1_charset if self.charset else self.g0_charset
         if table is not cs.LAT1_MAP:
@@ -353,27 +403,20 @@ class TerminalScreen(pyte.Screen):
             for char in data:
                 self._draw_char(char)
             return
-        end = len(data)
-        if data.isascii() and data.isprintable():
-            if not end:
-                return
-            cursor = self.cursor
-            x = cursor.x
-            stop = x + end
-            if stop <= self.columns:
-                # The common case: printable ASCII that fits on the cursor's row.
-                row = self._rows[cursor.y]
-                row.chars[x:stop] = data
-                row.styles[x:stop] = [cursor.attrs] * end  # type: ignore[list-item]
-                cursor.x = stop
-                self._last_char = data[-1]
-                self.dirty.add(cursor.y)
-            else:
-                self._put_narrow(data, 0, end)
+        if not data:
             return
+        if data.isascii() and data.isprintable():
+            self._put_narrow(data, 0, len(data))
+        elif self.fast_paths:
+            screen_text.put_text(self, data)
+        else:
+            self._draw_segments(data)
+
+    def _draw_segments(self, data: str) -> None:
+        """Draw any text run by runs of one width (the exact path behind ``put_text``)."""
         run = run_matcher()
-        cursor = self.cursor
         pos = 0
+        end = len(data)
         while pos < end:
             match = run(data, pos)
             if match is None:
@@ -381,132 +424,24 @@ class TerminalScreen(pyte.Screen):
                 pos += 1
             elif match.lastindex == 1:
                 stop = match.end()
-                x = cursor.x
-                count = stop - pos
-                if x + count <= self.columns:
-                    row = self._rows[cursor.y]
-                    row.chars[x : x + count] = data[pos:stop]
-                    row.styles[x : x + count] = [cursor.attrs] * count  # type: ignore[list-item]
-                    cursor.x = x + count
-                    self._last_char = data[stop - 1]
-                    self.dirty.add(cursor.y)
-                else:
-                    self._put_narrow(data, pos, stop)
+                self._put_narrow(data, pos, stop)
                 pos = stop
             else:
                 stop = match.end()
                 self._put_wide(data, pos, stop)
                 pos = stop
 
-    def run_simple(self, tokens: list[tuple[str, str, str, str]]) -> None:
-        """Apply a batch of the commonest tokens in one tight loop.
-
-        Each token is ``(text, params, final, newline)`` with exactly one kind present:
-        printable ASCII ``text``; a CSI sequence ``ESC [ params final`` (final one of
-        ``SIMPLE_CSI_FINALS``, no private marker); or a ``newline`` ("\r\n", "\r" or
-        "\n"). The result is the same as dispatching each token on its own; the loop just
-        avoids the per-token method calls for text, SGR and line feeds.
-        """
-        if (
-            mo.IRM in self.mode
-            or (self.g1_charset if self.charset else self.g0_charset) is not cs.LAT1_MAP
-        ):
-            self._run_tokens_slowly(tokens)
-            return
-        cursor = self.cursor
-        columns = self.columns
-        rows = self._rows
-        mark = self.dirty.add
-        csi = self._stream._csi_handlers
-        params_of = self._stream.params
-        last_text = ""
-        lines = self.lines
-        bottom = lines - 1
-        keep = not self.alternate_screen and self._history.maxlen != 0
-        history_append = self._history.append
-        scrolled = False
-        for text, params, final, newline in tokens:
-            if text:
-                count = len(text)
-                x = cursor.x
-                stop = x + count
-                if stop <= columns:
-                    row = rows[cursor.y]
-                    row.chars[x:stop] = text
-                    row.styles[x:stop] = [cursor.attrs] * count  # type: ignore[list-item]
-                    cursor.x = stop
-                    mark(cursor.y)
-                else:
-                    self._put_narrow(text, 0, count)
-                last_text = text
-            elif final == "m":
-                cursor.attrs = apply_sgr_text(cursor.attrs, params)  # type: ignore[assignment]
-            elif final == "H" and mo.DECOM not in self.mode:
-                # CUP, pyte's rules without origin mode: 1-based, clamped to the screen.
-                numbers = params_of(params)
-                line = numbers[0] or 1
-                column = (numbers[1] or 1) if len(numbers) > 1 else 1
-                cursor.y = min(line, lines) - 1
-                cursor.x = min(column, columns) - 1
-            elif final == "K" and (params == "" or params == "0"):
-                x = min(cursor.x, columns)
-                count = columns - x
-                if count:
-                    row = rows[cursor.y]
-                    bg = cursor.attrs.bg  # type: ignore[attr-defined]
-                    fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
-                    row.chars[x:] = [" "] * count
-                    row.styles[x:] = [fill] * count
-                mark(cursor.y)
-            elif final:
-                csi[final](*params_of(params))
-                cursor = self.cursor
-            elif newline == "\r\n":
-                # CR LF inlined: at the bottom of a screen without margins the top row
-                # moves to the scrollback and a blank row comes in.
-                cursor.x = 0
-                if self.margins is not None:
-                    self.linefeed()
-                elif cursor.y < bottom:
-                    cursor.y += 1
-                else:
-                    old = rows.pop(0)
-                    if keep:
-                        history_append(old)
-                    bg = cursor.attrs.bg  # type: ignore[attr-defined]
-                    fill = DEFAULT_STYLE if bg == "default" else self._fill_style()
-                    rows.append(_Row([" "] * columns, [fill] * columns))
-                    scrolled = True
-            elif newline == "\r":
-                cursor.x = 0
-            else:
-                self.linefeed()
-        if scrolled:
-            self._dirty_all = True
-        if last_text:
-            self._last_char = last_text[-1]
-
-    def _run_tokens_slowly(self, tokens: list[tuple[str, str, str, str]]) -> None:
-        csi = self._stream._csi_handlers
-        for text, params, final, newline in tokens:
-            if text:
-                self.draw(text)
-            elif final == "m":
-                self.select_graphic_rendition(*self._stream.params(params))
-            elif final:
-                csi[final](*self._stream.params(params))
-            else:
-                if newline.startswith("\r"):
-                    self.carriage_return()
-                if newline.endswith("\n"):
-                    self.linefeed()
-
     def _put_narrow(self, data: str, start: int, end: int) -> None:
         """Write one-cell characters data[start:end] with pyte's wrapping rules."""
         cursor = self.cursor
         columns = self.columns
-        style = cursor.attrs
+        sid = self._cursor_id()
         x = cursor.x
+        if x + end - start <= columns:
+            # The common case: the run fits on the cursor's row.
+            self._put_cells(cursor.y, x, data[start:end], sid)
+            x += end - start
+            start = end
         while start < end:
             if x >= columns:
                 if mo.DECAWM in self.mode:
@@ -519,11 +454,8 @@ class TerminalScreen(pyte.Screen):
                     x = columns - 1
                     start = end - 1
             count = min(columns - x, end - start)
-            row = self._rows[cursor.y]
-            stop = x + count
-            row.chars[x:stop] = data[start : start + count]
-            row.styles[x:stop] = [style] * count  # type: ignore[list-item]
-            x = stop
+            self._put_cells(cursor.y, x, data[start : start + count], sid)
+            x += count
             start += count
         cursor.x = x
         self._last_char = data[end - 1]
@@ -532,7 +464,8 @@ class TerminalScreen(pyte.Screen):
     def _put_wide(self, data: str, start: int, end: int) -> None:
         """Write two-cell characters, each followed by pyte's "" stub cell."""
         cursor = self.cursor
-        style = cursor.attrs
+        sid = self._cursor_id()
+        encode = self._codec.encode
         while start < end:
             columns = self.columns
             x = cursor.x
@@ -542,13 +475,11 @@ class TerminalScreen(pyte.Screen):
                 start += 1
                 continue
             count = min(room, end - start)
-            cells = [""] * (2 * count)
-            cells[0::2] = data[start : start + count]
-            row = self._rows[cursor.y]
-            stop = x + 2 * count
-            row.chars[x:stop] = cells
-            row.styles[x:stop] = [style] * (2 * count)  # type: ignore[list-item]
-            cursor.x = stop
+            chunk = data[start : start + count]
+            if max(chunk) >= "\U00100000":  # placeholder range: escape through the codec
+                chunk = "".join(map(encode, chunk))
+            self._put_cells(cursor.y, x, STUB.join(chunk) + STUB, sid)
+            cursor.x = x + 2 * count
             start += count
             self.dirty.add(cursor.y)
         self._last_char = data[end - 1]
@@ -556,7 +487,7 @@ class TerminalScreen(pyte.Screen):
     def _draw_char(self, char: str) -> None:
         """pyte's per-character ``draw`` step, for everything the fast paths skip."""
         width = char_width(char)
-        if width < 0:
+        if width < 0 or char == STUB:
             return  # unprintable: ignored (pyte would drop the rest of the run)
         cursor = self.cursor
         columns = self.columns
@@ -569,36 +500,31 @@ class TerminalScreen(pyte.Screen):
                 cursor.x = columns - width
         if mo.IRM in self.mode and width > 0:
             self.insert_characters(width)
-        row = self._rows[cursor.y]
         x = cursor.x
-        style = cursor.attrs
+        y = cursor.y
         if width == 1:
-            if x >= 0:
-                row.chars[x] = char
-                row.styles[x] = style  # type: ignore[call-overload]
+            self._put_cells(y, x, self._codec.encode(char), self._cursor_id())
             self._last_char = char
         elif width == 2:
-            if x >= 0:
-                row.chars[x] = char
-                row.styles[x] = style  # type: ignore[call-overload]
-                if x + 1 < columns:
-                    row.chars[x + 1] = ""
-                    row.styles[x + 1] = style  # type: ignore[call-overload]
+            cell = self._codec.encode(char)
+            self._put_cells(y, x, cell + STUB if x + 1 < columns else cell, self._cursor_id())
             self._last_char = char
         else:
             # Zero width: joins the previous cell, on the row above at the left edge.
             if x:
-                self._combine(row, x - 1, char)
-            elif cursor.y:
-                self._combine(self._rows[cursor.y - 1], columns - 1, char)
-                self.dirty.add(cursor.y - 1)
+                self._combine(y, x - 1, char)
+            elif y:
+                self._combine(y - 1, columns - 1, char)
+                self.dirty.add(y - 1)
         if width > 0:
             cursor.x = min(x + width, columns)
-        self.dirty.add(cursor.y)
+        self.dirty.add(y)
 
-    @staticmethod
-    def _combine(row: _Row, x: int, char: str) -> None:
-        row.chars[x] = unicodedata.normalize("NFC", row.chars[x] + char)
+    def _combine(self, y: int, x: int, char: str) -> None:
+        codec = self._codec
+        text, sty = self._rows[y]
+        cell = codec.encode(unicodedata.normalize("NFC", codec.decode(text[x]) + char))
+        self._rows[y] = (text[:x] + cell + text[x + 1 :], sty)
 
     def repeat_last_char(self, count: int | None = None, *_: Any, **__: Any) -> None:
         """REP (``CSI n b``): draw the last printed character n more times."""
@@ -611,33 +537,25 @@ class TerminalScreen(pyte.Screen):
             return 0, self.lines - 1
         return margins.top, margins.bottom
 
-    def _fill_style(self) -> Style:
-        bg = self.cursor.attrs.bg  # type: ignore[attr-defined]
-        if bg == "default":
-            return DEFAULT_STYLE
-        return intern_style(Style(bg=bg))
-
     def _scroll_up(self, top: int, bottom: int, count: int) -> None:
         rows = self._rows
         count = min(count, bottom - top + 1)
         keep = top == 0 and not self.alternate_screen and self._history.maxlen != 0
-        fill = self._fill_style()
-        columns = self.columns
+        blank = self._blank(self._fill_id())
         for _ in range(count):
             row = rows.pop(top)
             if keep:
                 self._history.append(row)
-            rows.insert(bottom, _blank_row(columns, fill))
+            rows.insert(bottom, blank)
         self._mark_rows(top, bottom)
 
     def _scroll_down(self, top: int, bottom: int, count: int) -> None:
         rows = self._rows
         count = min(count, bottom - top + 1)
-        fill = self._fill_style()
-        columns = self.columns
+        blank = self._blank(self._fill_id())
         for _ in range(count):
             del rows[bottom]
-            rows.insert(top, _blank_row(columns, fill))
+            rows.insert(top, blank)
         self._mark_rows(top, bottom)
 
     def _mark_rows(self, top: int, bottom: int) -> None:
@@ -664,9 +582,22 @@ class TerminalScreen(pyte.Screen):
             cursor.y = max(cursor.y - 1, top)
 
     def linefeed(self) -> None:
-        self.index()
+        cursor = self.cursor
+        if self.margins is not None:
+            self.index()
+        elif cursor.y < self.lines - 1:
+            cursor.y += 1
+        else:
+            # index() at the bottom of a screen without margins, inlined: wrapped text
+            # scrolls once per row.
+            rows = self._rows
+            row = rows.pop(0)
+            if not self.alternate_screen and self._history.maxlen != 0:
+                self._history.append(row)
+            rows.append(self._blank(self._fill_id()))
+            self._dirty_all = True
         if mo.LNM in self.mode:
-            self.cursor.x = 0
+            cursor.x = 0
 
     def scroll_up(self, count: int | None = None, *_: Any, **__: Any) -> None:
         """SU (``CSI n S``): scroll the region up; the cursor stays."""
@@ -685,8 +616,7 @@ class TerminalScreen(pyte.Screen):
             count = min(count or 1, bottom - y + 1)
             rows = self._rows
             del rows[bottom + 1 - count : bottom + 1]
-            fill = self._fill_style()
-            rows[y:y] = [_blank_row(self.columns, fill) for _ in range(count)]
+            rows[y:y] = [self._blank(self._fill_id())] * count
             self.dirty.update(range(y, self.lines))
             self.cursor.x = 0
 
@@ -697,10 +627,7 @@ class TerminalScreen(pyte.Screen):
             count = min(count or 1, bottom - y + 1)
             rows = self._rows
             del rows[y : y + count]
-            fill = self._fill_style()
-            rows[bottom + 1 - count : bottom + 1 - count] = [
-                _blank_row(self.columns, fill) for _ in range(count)
-            ]
+            rows[bottom + 1 - count : bottom + 1 - count] = [self._blank(self._fill_id())] * count
             self.dirty.update(range(y, self.lines))
             self.cursor.x = 0
 
@@ -713,12 +640,12 @@ class TerminalScreen(pyte.Screen):
         if x >= columns:
             return
         count = min(count or 1, columns - x)
-        row = self._rows[cursor.y]
-        fill = self._fill_style()
-        row.chars[x:x] = [" "] * count
-        row.styles[x:x] = [fill] * count
-        del row.chars[columns:]
-        del row.styles[columns:]
+        text, sty = self._rows[cursor.y]
+        fill = self._fill_id()
+        self._rows[cursor.y] = (
+            (text[:x] + " " * count + text[x:])[:columns],
+            (sty[:x] + fill * count + sty[x:])[:columns],
+        )
 
     def delete_characters(self, count: int | None = None, *_: Any, **__: Any) -> None:
         cursor = self.cursor
@@ -728,12 +655,12 @@ class TerminalScreen(pyte.Screen):
         if x >= columns:
             return
         count = min(count or 1, columns - x)
-        row = self._rows[cursor.y]
-        fill = self._fill_style()
-        del row.chars[x : x + count]
-        del row.styles[x : x + count]
-        row.chars.extend([" "] * count)
-        row.styles.extend([fill] * count)
+        text, sty = self._rows[cursor.y]
+        fill = self._fill_id()
+        self._rows[cursor.y] = (
+            text[:x] + text[x + count :] + " " * count,
+            sty[:x] + sty[x + count :] + fill * count,
+        )
 
     def erase_characters(self, count: int | None = None, *_: Any, **__: Any) -> None:
         cursor = self.cursor
@@ -741,12 +668,17 @@ class TerminalScreen(pyte.Screen):
         x = cursor.x
         stop = min(x + (count or 1), self.columns)
         if stop > x:
-            self._blank(self._rows[cursor.y], x, stop)
+            self._erase(cursor.y, x, stop)
 
-    def _blank(self, row: _Row, start: int, stop: int) -> None:
+    def _erase(self, y: int, start: int, stop: int) -> None:
         count = stop - start
-        row.chars[start:stop] = [" "] * count
-        row.styles[start:stop] = [self._fill_style()] * count
+        if count > 0:
+            text, sty = self._rows[y]
+            fill = self._fill_id()
+            self._rows[y] = (
+                text[:start] + " " * count + text[stop:],
+                sty[:start] + fill * count + sty[stop:],
+            )
 
     def erase_in_line(self, how: int = 0, *_: Any, **__: Any) -> None:
         cursor = self.cursor
@@ -760,7 +692,7 @@ class TerminalScreen(pyte.Screen):
             start, stop = 0, columns
         else:
             return
-        self._blank(self._rows[cursor.y], start, stop)
+        self._erase(cursor.y, start, stop)
 
     def erase_in_display(self, how: int = 0, *_: Any, **__: Any) -> None:
         cursor = self.cursor
@@ -774,17 +706,18 @@ class TerminalScreen(pyte.Screen):
                 self._history.clear()
         else:
             return
-        columns = self.columns
+        rows = self._rows
+        blank = self._blank(self._fill_id())
         for y in interval:
-            self._blank(self._rows[y], 0, columns)
+            rows[y] = blank
         self.dirty.update(interval)
         if how in (0, 1):
             self.erase_in_line(how)
 
     def alignment_display(self) -> None:
         self._dirty_all = True
-        for row in self._rows:
-            row.chars[:] = ["E"] * self.columns
+        rows = self._rows
+        rows[:] = [("E" * self.columns, sty) for _, sty in rows]
 
     # ------------------------------------------------------------ modes
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
@@ -833,7 +766,7 @@ class TerminalScreen(pyte.Screen):
 
     def _enter_alternate(self, *, clear: bool) -> None:
         if self._alt_rows is None or clear:
-            self._alt_rows = [_blank_row(self.columns, DEFAULT_STYLE) for _ in range(self.lines)]
+            self._alt_rows = [self._blank(DEFAULT_ID)] * self.lines
         self.alternate_screen = True
         self._rows = self._alt_rows
         self._dirty_all = True
@@ -980,47 +913,11 @@ class TerminalScreen(pyte.Screen):
         return f"TerminalScreen({self.columns}, {self.lines}, history={self.history_limit})"
 
 
-def _set_row_width(row: _Row, columns: int) -> None:
-    have = len(row.chars)
+def _set_row_width(row: Row, columns: int) -> Row:
+    text, sty = row
+    have = len(text)
     if have > columns:
-        del row.chars[columns:]
-        del row.styles[columns:]
-    elif have < columns:
-        row.chars.extend([" "] * (columns - have))
-        row.styles.extend([DEFAULT_STYLE] * (columns - have))
-
-
-def _visible_cells(chars: list[str], columns: int) -> list[str]:
-    """Cells as pyte's ``display`` shows them: the cell after a wide char is skipped."""
-    if "".join(chars).isascii():
-        return chars[:columns]
-    out: list[str] = []
-    skip = False
-    for char in chars[:columns]:
-        if skip:
-            skip = False
-            continue
-        out.append(char)
-        skip = bool(char) and char_width(char[0]) == 2
-    return out
-
-
-def _drawable_cells(chars: list[str], columns: int) -> list[str]:
-    """Cells fit for drawing: one cell each, "" only right of a wide character."""
-    if "".join(chars).isascii() and "" not in chars:
-        return chars
-    out = list(chars)
-    x = 0
-    while x < columns:
-        char = out[x]
-        width = char_width(char[0]) if char else 0
-        if width == 2:
-            if x + 1 < columns:
-                out[x + 1] = ""
-                x += 2
-                continue
-            out[x] = " "  # a wide character cannot show in the last cell
-        elif width <= 0:
-            out[x] = " " + char if char else " "
-        x += 1
-    return out
+        return text[:columns], sty[:columns]
+    if have < columns:
+        return text + " " * (columns - have), sty + DEFAULT_ID * (columns - have)
+    return row

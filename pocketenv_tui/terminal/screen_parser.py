@@ -7,6 +7,11 @@ precompiled regular expressions and calls the screen directly; only malformed or
 input (a CSI with controls inside it, a lone OSC introducer...) goes to pyte's generator,
 which then behaves exactly as stock pyte does.
 
+Before that, two block regexes take the bulk of real output in one match each: whole lines
+of text and SGR ended by CR LF (handed over as a list of lines), and runs of text, SGR,
+cursor movement, erase, cursor hide/show and newlines (handed over as the tokens of one
+``findall``); see :mod:`~pocketenv_tui.terminal.screen_fast`.
+
 Sequences cut by a chunk boundary are carried over: the unfinished tail is kept and parsed
 with the next chunk, so splitting the input anywhere gives the same result as feeding it
 whole.
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pyte
 from pyte import control as ctrl
 
-from .screen_style import DEFAULT_STYLE, Style, apply_sgr
+from .screen_style import DEFAULT_STYLE, Style, apply_sgr, compute_sgr
 
 if TYPE_CHECKING:
     from .screen import TerminalScreen
@@ -49,13 +54,26 @@ _INCOMPLETE = re.compile(
     rf"\x1b|\x1b[()#%]|(?:\x1b\[|\x9b)[<=>?]?[0-9;:]*{_INTERMEDIATES}*"
     r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*\x1b?"
 )
-# The commonest tokens of real output: printable ASCII, SGR / cursor / erase sequences
-# without a private marker, and newlines. A run of them goes to the screen as one batch.
+# The commonest tokens of real output: text (anything but C0/C1 controls), SGR / cursor /
+# erase sequences without a private marker, cursor hide/show, and newlines. A block of them goes to the screen
+# as one batch of tokens (screen_fast.run_tokens).
 SIMPLE_CSI_FINALS = "mHfKJABCDGd"
+_TEXT_CHAR = r"[\x20-\x7e\xa0-\U0010ffff]"  # no C0 or C1 controls
 _SIMPLE_BLOCK = re.compile(  # possessive: nothing to backtrack into, and 4x faster
-    rf"(?:[\x20-\x7e]++|\x1b\[[0-9;]*+[{SIMPLE_CSI_FINALS}]|\r\n?|\n)++"
+    rf"(?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+[{SIMPLE_CSI_FINALS}]|\r\n?|\n|\x1b\[\?25[hl])++"
 )
-_SIMPLE_TOKEN = re.compile(rf"([\x20-\x7e]+)|\x1b\[([0-9;]*)([{SIMPLE_CSI_FINALS}])|(\r\n?|\n)")
+# Whole lines of styled text, each ended by CR LF: what a shell mostly prints. The block
+# goes to the screen as a list of lines (screen_fast.run_lines); no tokens are built.
+_LINES_BLOCK = re.compile(rf"(?:(?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+m)*+\r\n)++")
+# Groups: (cup, run, end, params, final, newline). A styled run (text and SGR) takes the
+# cursor position before it and the CR LF or erase-to-end-of-line after it along, so a line
+# of shell output or a row of a full-screen redraw is one token.
+_SIMPLE_TOKEN = re.compile(
+    rf"(\x1b\[[0-9;]*[Hf])?((?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+m)++)(\r\n|\x1b\[0?K)?"
+    # Cursor hide/show (around every redraw of a full-screen program) has params "?25".
+    rf"|\x1b\[([0-9;]*+(?=[{SIMPLE_CSI_FINALS}])|\?25(?=[hl]))([{SIMPLE_CSI_FINALS}hl])"
+    r"|(\r\n?|\n)"
+)
 _STRING_END = re.compile(r"[\x1b\x07\x18\x1a\x9c]")
 _MAX_CARRY = 4096
 
@@ -68,6 +86,10 @@ _SIMPLE_ESCAPES = {
     "7": "save_cursor",
     "8": "restore_cursor",
 }
+
+
+def _no_match(data: str, pos: int) -> None:
+    return None
 
 
 def _parse_params(text: str) -> tuple[int, ...]:
@@ -101,6 +123,21 @@ def _parse_colon_sgr(text: str) -> tuple[int, ...]:
 
 
 _SGR_TEXT_CACHE: dict[tuple[Style, str], Style] = {}
+
+
+def sgr_text_step(current: Style, params_text: str) -> Style:
+    """The style after ``CSI <params_text> m``, uncached (for callers with their own cache)."""
+    if params_text == "0" or not params_text:
+        return DEFAULT_STYLE
+    if ":" in params_text:
+        params = _parse_colon_sgr(params_text)
+    else:
+        try:
+            # No cap at 9999 needed: no SGR code or colour component means more than that.
+            params = tuple(map(int, params_text.split(";")))
+        except ValueError:  # empty parameters
+            params = _parse_params(params_text)
+    return compute_sgr(current, params)
 
 
 def apply_sgr_text(current: Style, params_text: str) -> Style:
@@ -149,6 +186,10 @@ class FastStream(pyte.Stream):
         self._string_esc = False
         self._resume = 0
         self._param_cache: dict[str, tuple[int, ...]] = {}
+        from .screen_fast import run_lines, run_tokens  # late: screen_fast imports this module
+
+        self._run_tokens = run_tokens
+        self._run_lines = run_lines
         self._csi_handlers: dict[str, Callable[..., Any]] = {
             final: getattr(screen, name) for final, name in self.csi.items()
         }
@@ -200,8 +241,12 @@ class FastStream(pyte.Stream):
         end = len(data)
         screen = self.screen
         draw = screen.draw
-        run_simple = screen.run_simple
+        run_tokens = self._run_tokens
+        run_lines = self._run_lines
+        lines_match = _LINES_BLOCK.match
         block_match = _SIMPLE_BLOCK.match
+        if not screen.fast_paths:
+            lines_match = block_match = _no_match
         token_findall = _SIMPLE_TOKEN.findall
         text_match = _TEXT.match
         csi_match = _CSI.match
@@ -214,13 +259,24 @@ class FastStream(pyte.Stream):
                 self._resume = pos + 1
                 char = data[pos]
                 pos += 1
+                if not char.isascii() and char.isdigit():
+                    # pyte's FSM takes "²" for a parameter digit and int() then fails;
+                    # like any other non-ASCII character it should end the sequence.
+                    char = "\ufffd"
                 self._fsm_active = not self._send_to_parser(char)
+                continue
+            block = lines_match(data, pos)
+            if block is not None:
+                stop = block.end()
+                self._resume = stop
+                run_lines(screen, data[pos : stop - 2].split("\r\n"))
+                pos = stop
                 continue
             block = block_match(data, pos)
             if block is not None:
                 stop = block.end()
                 self._resume = stop
-                run_simple(token_findall(data, pos, stop))
+                run_tokens(screen, token_findall(data, pos, stop))
                 pos = stop
                 continue
             match = text_match(data, pos)
@@ -344,7 +400,9 @@ class FastStream(pyte.Stream):
         number, _, text = body.partition(";")
         if number in ("10", "11") and text == "?":
             terminator = match.group()[-1]
-            self.screen.report_default_color(int(number), "\x07" if terminator == "\x07" else "\x1b\\")
+            self.screen.report_default_color(
+                int(number), "\x07" if terminator == "\x07" else "\x1b\\"
+            )
         if number in ("0", "1"):
             self.screen.set_icon_name(text)
         if number in ("0", "2"):

@@ -62,7 +62,7 @@ def apply_sgr(current: Style, params: tuple[int, ...]) -> Style:
     cached = _SGR_CACHE.get(key)
     if cached is not None:
         return cached
-    result = _compute_sgr(current, params)
+    result = compute_sgr(current, params)
     if len(_SGR_CACHE) >= _SGR_CACHE_LIMIT:
         _SGR_CACHE.clear()
     _SGR_CACHE[key] = result
@@ -84,7 +84,8 @@ _SIMPLE_CODES: dict[int, tuple[int, object]] = {
 }
 
 
-def _compute_sgr(current: Style, params: tuple[int, ...]) -> Style:
+def compute_sgr(current: Style, params: tuple[int, ...]) -> Style:
+    """``apply_sgr`` without its cache."""
     if not params or params == (0,):
         return DEFAULT_STYLE
     values = list(current)
