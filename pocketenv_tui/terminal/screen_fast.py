@@ -18,6 +18,7 @@ own methods, whose behaviour (pyte's) is the reference the fast paths are tested
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from pyte import charsets as cs
@@ -298,8 +299,121 @@ def run_lines(screen: TerminalScreen, lines: list[str]) -> None:
         or screen.margins is not None
     ):
         crlf = ("", "", "", "", "", "\r\n")
-        run_tokens(screen, [("", line, "\r\n", "", "", "") if line else crlf for line in lines])
+        for line in lines:
+            if "\t" in line:
+                _draw_tabbed(screen, line)
+                screen.carriage_return()
+                screen.linefeed()
+            else:
+                run_tokens(screen, [("", line, "\r\n", "", "", "") if line else crlf])
         return
+    if len(lines) > _BULK_MIN:
+        plain = _plain(screen, lines)
+        if plain is not None:
+            # Lines until the cursor is at the start of the bottom row (and the first
+            # line in bulk lands on a blank row when tabs skip cells), then the rest.
+            cursor = screen.cursor
+            if plain is lines:
+                head = max(screen.lines - 1 - cursor.y, 1 if cursor.x else 0)
+            else:  # one more line, so that the bulk starts on a row a line feed brought in
+                head = screen.lines - cursor.y
+            if head:
+                _draw_lines(screen, lines[:head])
+            if head < len(lines):
+                _scroll_in_plain(screen, plain[head:], lines[head:])
+            return
+    _draw_lines(screen, lines)
+
+
+_BULK_MIN = 8
+
+
+def _plain(screen: TerminalScreen, lines: list[str]) -> list[str] | None:
+    """``lines`` as the cells they fill when every one is printable ASCII without escapes
+    that fits on a row, else None.
+
+    Tabs count too when they can only mean spaces: stops every 8 columns and cells drawn
+    in the same style a tab leaves (the blank rows' fill), so ``expandtabs`` gives the row.
+    """
+    joined = "".join(lines)
+    if not joined.isascii():
+        return None
+    columns = screen.columns
+    if "\t" in joined:
+        ids = screen._ids
+        state = ids.state(ids.id_of(screen.cursor.attrs))  # type: ignore[arg-type]
+        if state.sid != state.fill or screen.tabstops != set(range(8, columns, 8)):
+            return None
+        lines = [line.expandtabs(8) for line in lines]
+        joined = "".join(lines)
+    if joined.isprintable() and max(map(len, lines)) <= columns:
+        return lines
+    return None
+
+
+def _draw_tabbed(screen: TerminalScreen, line: str) -> SgrState:
+    """A styled line with tabs through the screen's own methods (without its CR LF)."""
+    ids = screen._ids
+    state = ids.state(ids.id_of(screen.cursor.attrs))  # type: ignore[arg-type]
+    for index, piece in enumerate(line.split("\t")):
+        if index:
+            screen.tab()
+        if piece:
+            state = _draw_styled(screen, piece, state)
+    return state
+
+
+def _scroll_in_plain(screen: TerminalScreen, lines: list[str], written: list[str]) -> None:
+    """``lines`` drawn at the start of the bottom row, each followed by CR LF, as a batch.
+
+    The cursor is at column 0 of the bottom row, no margins. The first line overwrites the
+    start of the bottom row; every later one lands on the blank row the previous line feed
+    brought in. So the rows that end up on screen and in the scrollback can be built in
+    one go, and the screen's rows replaced by slicing instead of one pop and append a line:
+    the result is the same as :func:`_draw_lines` gives, row for row. ``written`` is
+    the lines as they came (with their tabs): the last character drawn comes from them.
+    """
+    ids = screen._ids
+    cursor = screen.cursor
+    state = ids.state(ids.id_of(cursor.attrs))  # type: ignore[arg-type]
+    sid = state.sid
+    fill = state.fill
+    blank = screen._blank(fill)
+    columns = screen.columns
+    rows = screen._rows
+    text, sty = rows[-1]
+    first = lines[0]
+    count = len(first)
+    # A later line's row depends only on its text and length: blank rows are spaces, and
+    # the style string of a line of n cells is one of columns + 1, made once per batch.
+    style_of_length = [sid * n + fill * (columns - n) for n in range(columns + 1)]
+    rest = lines[1:]
+    built = [(first + text[count:], sid * count + sty[count:])]
+    built += zip(
+        map(str.ljust, rest, repeat(columns)),
+        map(style_of_length.__getitem__, map(len, rest)),
+        strict=True,
+    )
+    built.append(blank)
+    scrolled = rows[:-1] + built
+    height = screen.lines
+    history = screen._history
+    if not screen.alternate_screen and history.maxlen != 0:
+        history.extend(scrolled[:-height])
+    rows[:] = scrolled[-height:]
+    cursor.x = 0
+    cursor.y = height - 1
+    for line in reversed(written):
+        line = line.replace("\t", "")
+        if line:
+            screen._last_char = line[-1]
+            break
+    screen.dirty.add(height - 1)
+    screen._dirty_all = True
+
+
+def _draw_lines(screen: TerminalScreen, lines: list[str]) -> None:
+    mode = screen.mode
     ids = screen._ids
     styles = ids.styles
     cursor = screen.cursor
@@ -320,7 +434,16 @@ def run_lines(screen: TerminalScreen, lines: list[str]) -> None:
     try:
         for line in lines:
             start_state = state
-            if "\x1b" in line:
+            if "\t" in line:
+                cells = ""  # drawn right here through the screen's own methods
+                cursor.x, cursor.y, x = x, y, -1
+                if last:
+                    screen._last_char = last[-1]
+                    last = ""
+                cursor.attrs = styles[ord(state.sid)]
+                state = _draw_tabbed(screen, line)
+                x, y = cursor.x, cursor.y
+            elif "\x1b" in line:
                 cells, sty, state = _styled(line, state)
             else:
                 cells = line

@@ -62,9 +62,9 @@ _TEXT_CHAR = r"[\x20-\x7e\xa0-\U0010ffff]"  # no C0 or C1 controls
 _SIMPLE_BLOCK = re.compile(  # possessive: nothing to backtrack into, and 4x faster
     rf"(?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+[{SIMPLE_CSI_FINALS}]|\r\n?|\n|\x1b\[\?25[hl])++"
 )
-# Whole lines of styled text, each ended by CR LF: what a shell mostly prints. The block
+# Whole lines of styled text (tabs included), each ended by CR LF: what a shell mostly prints. The block
 # goes to the screen as a list of lines (screen_fast.run_lines); no tokens are built.
-_LINES_BLOCK = re.compile(rf"(?:(?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+m)*+\r\n)++")
+_LINES_BLOCK = re.compile(rf"(?:(?:{_TEXT_CHAR}++|\t|\x1b\[[0-9;]*+m)*+\r\n)++")
 # Groups: (cup, run, end, params, final, newline). A styled run (text and SGR) takes the
 # cursor position before it and the CR LF or erase-to-end-of-line after it along, so a line
 # of shell output or a row of a full-screen redraw is one token.

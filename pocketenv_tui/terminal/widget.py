@@ -54,12 +54,14 @@ LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_HINT = "ctrl+] to leave"
 
 SLICE_BUDGET = 0.008  # seconds of parsing before yielding to keys and painting
-FEED_SLICE = 16 * 1024
+FEED_SLICE = 64 * 1024
 MAX_FEED_PER_SLICE = 256 * 1024
 INBOX_HIGH_WATER = 1024 * 1024
 INBOX_LOW_WATER = 256 * 1024
 RESIZE_DEBOUNCE = 0.1
 FLOOD_FPS = 12
+BULK_BYTES = 32 * 1024  # more output than this since the last repaint is a flood, not an echo
+QUIET_AFTER = 0.01  # seconds without output after which a flood counts as over (repaint now)
 WHEEL_LINES = 3
 
 _SCROLL_KEYS = {"shift+pageup", "shift+pagedown", "shift+home", "shift+end"}
@@ -153,8 +155,9 @@ class TerminalView(Widget, can_focus=True):
         self._paint_rows: set[int] = set()  # screen rows changed since the last repaint
         self._paint_cursor: set[int] = set()  # rows the cursor left or entered
         self._paint_all = False
-        self._paint_timer: Timer | None = None
+        self._paint_timer: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
+        self._bytes_since_paint = 0
 
         self._styles = StyleCache(RichStyle())
         self._strips: dict[int, Strip] = {}  # visible row -> strip without cursor/selection
@@ -176,6 +179,8 @@ class TerminalView(Widget, can_focus=True):
         )
 
     async def on_unmount(self) -> None:
+        if self._paint_timer is not None:
+            self._paint_timer.cancel()
         if self.session is not None:
             await self.session.close()
 
@@ -285,19 +290,28 @@ class TerminalView(Widget, can_focus=True):
         feed = self.terminal.feed
         inbox = self._inbox
         while inbox and fed < MAX_FEED_PER_SLICE:
-            view, from_session = inbox[0]
-            if len(view) > FEED_SLICE:
-                chunk = view[:FEED_SLICE]
-                inbox[0] = (view[FEED_SLICE:], from_session)
-            else:
-                chunk = inbox.popleft()[0]
-            feed(bytes(chunk))
-            fed += len(chunk)
-            if from_session:
-                processed += len(chunk)
-            self._inbox_size -= len(chunk)
+            # Chunks arrive as the PTY was read (often 4 KiB); one parse call per FEED_SLICE
+            # bytes costs less than one per chunk.
+            pieces: list[memoryview] = []
+            size = 0
+            while inbox and size < FEED_SLICE:
+                view, from_session = inbox[0]
+                room = FEED_SLICE - size
+                if len(view) > room:
+                    piece = view[:room]
+                    inbox[0] = (view[room:], from_session)
+                else:
+                    piece = inbox.popleft()[0]
+                pieces.append(piece)
+                size += len(piece)
+                if from_session:
+                    processed += len(piece)
+            feed(b"".join(pieces))
+            fed += size
+            self._inbox_size -= size
             if time.perf_counter() >= deadline:
                 break
+        self._bytes_since_paint += fed
         session = self.session
         if session is not None:
             if processed:
@@ -337,19 +351,31 @@ class TerminalView(Widget, can_focus=True):
     def _schedule_paint(self) -> None:
         if not (self._paint_all or self._paint_rows or self._paint_cursor):
             return
-        wait = 0.0
-        if self._inbox:  # more output is waiting: a flood, so pace the repaints
-            wait = self._last_paint + 1 / FLOOD_FPS - time.monotonic()
-        if wait <= 0:
+        now = time.monotonic()
+        if not (self._inbox or self._bytes_since_paint > BULK_BYTES):
+            self._paint()  # an echo or a prompt: show it at once
+            return
+        # A flood: the next repaint a frame interval after the last one, or as soon as the
+        # output has gone quiet for a moment (the flood ended), whichever comes first, but
+        # never more often than 60 times a second.
+        quiet = max(now + QUIET_AFTER, self._last_paint + 1 / 60)
+        due = min(self._last_paint + 1 / FLOOD_FPS, quiet)
+        if due <= now:
             self._paint()
-        elif self._paint_timer is None:
-            self._paint_timer = self.set_timer(wait, self._paint)
+            return
+        if self._paint_timer is not None:
+            self._paint_timer.cancel()
+        # A bare loop timer: cheap enough to move on every slice (a Textual timer is a task).
+        self._paint_timer = asyncio.get_running_loop().call_at(
+            asyncio.get_running_loop().time() + (due - now), self._paint
+        )
 
     def _paint(self) -> None:
         if self._paint_timer is not None:
-            self._paint_timer.stop()
+            self._paint_timer.cancel()
             self._paint_timer = None
         self._last_paint = time.monotonic()
+        self._bytes_since_paint = 0
         if self._paint_all:
             self._invalidate_all()
         else:

@@ -306,3 +306,59 @@ def test_rep_after_a_batch_repeats_the_last_character() -> None:
         fast.feed(text.encode())
         slow.feed(text.encode())
         assert _state(fast) == _state(slow)
+
+
+def test_plain_lines_scrolled_in_bulk_match_line_by_line(monkeypatch) -> None:
+    # The bulk path (screen_fast._scroll_in_plain) takes batches of plain ASCII lines once
+    # the cursor reaches the bottom row: seq, cat of a log. Start it from every awkward spot:
+    # mid-row, above the bottom, on a coloured background, with a full or zero-length
+    # scrollback, on the alternate screen; lines empty, short and exactly a row wide.
+    from pocketenv_tui.terminal import screen_fast
+
+    bulk = screen_fast._scroll_in_plain
+    batches: list[int] = []
+    monkeypatch.setattr(
+        screen_fast, "_scroll_in_plain", lambda screen, *lines: (batches.append(len(lines[0])), bulk(screen, *lines))
+    )
+    rng = random.Random(12)
+    words = ["", "1", "2026-12-02 INFO ok", "x" * 10, "y" * 9]
+    for columns, lines, history in ((10, 4, 5), (10, 4, 0), (12, 6, 100)):
+        for prefix in ("", "start", "\x1b[2;3Hmid", "\x1b[44m\x1b[2J", "\x1b[?1049h\x1b[4;1H", "\x1b[41mred "):
+            body = "".join(rng.choice(words)[:columns] + "\r\n" for _ in range(60))
+            data = (prefix + body + "tail").encode()
+            _feed_both(data, [len(prefix), len(prefix) + 37, len(data) // 2], columns, lines, history)
+    assert len(batches) > 20, "the bulk path ran"
+
+
+def test_lines_with_tabs_match_the_screens_own_tab_handling(monkeypatch) -> None:
+    # `cat -n`, `ls`, make and TSV logs print tabs inside lines: in bulk they become spaces
+    # only where that is exactly what a tab leaves; anywhere else they go through tab().
+    rng = random.Random(7)
+    pieces = ["", "\t", "a\tb", "     12\tpocketenv", "\x1b[31mred\x1b[0m\tplain", "x" * 9 + "\t|", "\t\t\t\tend"]
+    prefixes = (
+        "",  # default tab stops, default style
+        "\x1b[32m",  # a colour: tabs skip cells whose style differs from the text's
+        "\x1b[44m",  # a background: blank rows are filled with it
+        "\x1b[3g\x1b[1;5H\x1bH\x1b[1;1H",  # tab stops cleared, one set at column 5
+        "\x1b[4h",  # insert mode
+        "\x1b[2;5r",  # margins
+        "some text ",
+    )
+    from pocketenv_tui.terminal import screen_fast
+
+    bulk = screen_fast._scroll_in_plain
+    tabbed_batches: list[int] = []
+
+    def counting(screen, lines, written):  # type: ignore[no-untyped-def]
+        tabbed_batches.extend(1 for line in written if "\t" in line)
+        return bulk(screen, lines, written)
+
+    monkeypatch.setattr(screen_fast, "_scroll_in_plain", counting)
+    short = pieces[:4]  # every line fits a 20-column row once its tabs are expanded
+    for columns, lines, history in ((20, 4, 6), (33, 5, 0)):
+        for prefix in prefixes:
+            for choices in (pieces, short):
+                body = "".join(rng.choice(choices) + "\r\n" for _ in range(50))
+                data = (prefix + body).encode()
+                _feed_both(data, [len(prefix), len(prefix) + 29, len(data) - 7], columns, lines, history)
+    assert tabbed_batches, "lines with tabs went through the bulk path too"
