@@ -275,6 +275,12 @@ class FastStream(pyte.Stream):
             block = block_match(data, pos)
             if block is not None:
                 stop = block.end()
+                # Up to the first CR LF only: whole lines after it are the lines block's
+                # (a chunk that starts with the LF of a split CR LF must not turn the
+                # rest of it into tokens).
+                line_end = data.find("\r\n", pos, stop)
+                if line_end >= 0:
+                    stop = line_end + 2
                 self._resume = stop
                 run_tokens(screen, token_findall(data, pos, stop))
                 pos = stop
