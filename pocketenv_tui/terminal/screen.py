@@ -880,6 +880,11 @@ class TerminalScreen(pyte.Screen):
         super().cursor_to_column(column)
 
     def cursor_to_line(self, line: int | None = None, *_: Any, **__: Any) -> None:
+        if mo.DECOM in self.mode and self.margins is None:
+            # pyte asserts here; xterm takes origin mode without margins as the whole screen.
+            self.cursor.y = (line or 1) - 1
+            self.ensure_vbounds()
+            return
         super().cursor_to_line(line)
 
     def cursor_position(

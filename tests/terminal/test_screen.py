@@ -373,3 +373,16 @@ def test_a_failing_handler_does_not_stop_the_stream() -> None:
     strict.strict_errors = True
     with pytest.raises(RuntimeError):
         strict.feed(b"\x07")
+
+
+def test_origin_mode_without_margins_addresses_the_whole_screen() -> None:
+    # Found by the chunk-boundary property test: pyte asserts on VPA in origin mode when no
+    # margins are set; xterm takes the whole screen as the region.
+    screen = TerminalScreen(2, 1)
+    screen.strict_errors = True
+    screen.feed(b"\x1b[?6h\x1b[d")
+    assert screen.cursor.y == 0
+    tall = TerminalScreen(10, 5)
+    tall.strict_errors = True
+    tall.feed(b"\x1b[?6h\x1b[3dX")
+    assert tall.display[2].startswith("X")
