@@ -110,6 +110,46 @@ async def test_after_a_restart_t_reattaches_to_the_same_shell(local_backend):
             await delete_quietly(client, sandbox.id)
 
 
+async def test_after_a_restart_a_full_screen_program_draws_its_screen_again(local_backend, tmp_path):
+    # A stand-in for htop: on the alternate screen, it draws a frame now and on every SIGWINCH.
+    script = tmp_path / "frame.sh"
+    script.write_text(
+        "draw() { printf '\\033[H\\033[2JFRAME-%s top-like\\n' \"$1\"; }\n"
+        "printf '\\033[?1049h'; n=0; draw start\n"
+        "trap 'n=$((n+1)); draw redraw-$n' WINCH\n"
+        "while :; do sleep 0.05; done\n"
+    )
+    async with client_for(local_backend) as client:
+        sandbox = await create_running(client, unique_name("fullscreen"))
+        try:
+            first = make_app(local_backend)
+            async with first.run_test(size=SIZE) as pilot:
+                await select_row(first, pilot, sandbox)
+                await pilot.press("t")
+                view = await shell_view(first, pilot)
+                # The script goes in through the shell (the sandbox cannot see the host's tmp).
+                body = script.read_text().replace("'", "'\\''")
+                await type_line(pilot, f"printf '%s' '{body}' > /tmp/frame.sh; bash /tmp/frame.sh")
+                await wait_for(pilot, lambda: "FRAME-start" in screen_text(view), "the first frame")
+                assert view.terminal.alternate_screen
+                await pilot.press("ctrl+right_square_bracket")
+                await pilot.press("ctrl+q")
+
+            second = make_app(local_backend)
+            async with second.run_test(size=SIZE) as pilot:
+                await select_row(second, pilot, sandbox)
+                await pilot.press("t")
+                assert isinstance(second.screen, ShellScreen)
+                view = second.screen.query_one(TerminalView)
+                # Back on the program's screen, and the program was asked to draw it again.
+                await wait_for(pilot, lambda: "FRAME-redraw" in screen_text(view), "a redrawn frame")
+                assert view.terminal.alternate_screen
+                await pilot.press("ctrl+c")
+                await pilot.press("ctrl+right_square_bracket")
+        finally:
+            await delete_quietly(client, sandbox.id)
+
+
 async def test_shells_tab_lists_new_shells_ends_one_and_attaches(local_backend):
     async with client_for(local_backend) as client:
         sandbox = await create_running(client, unique_name("shells"))
