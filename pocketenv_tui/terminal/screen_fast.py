@@ -18,7 +18,7 @@ own methods, whose behaviour (pyte's) is the reference the fast paths are tested
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import islice, repeat
 from typing import TYPE_CHECKING
 
 from pyte import charsets as cs
@@ -58,12 +58,14 @@ def _styled(run: str, state: SgrState) -> tuple[str, str, SgrState]:
     head = pieces[0]
     texts = [head]
     stys = [state.sid * len(head)]
-    for index in range(1, len(pieces)):
-        params, _, text = pieces[index].partition("m")
+    add_text = texts.append
+    add_sty = stys.append
+    for piece in islice(pieces, 1, None):
+        params, _, text = piece.partition("m")
         state = state[params]
         if text:
-            texts.append(text)
-            stys.append(state.sid * len(text))
+            add_text(text)
+            add_sty(state.sid * len(text))
     return "".join(texts), "".join(stys), state
 
 
