@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import Input
+
 from pocketenv_tui.app.resources.form import FormScreen
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.help import HelpScreen
@@ -32,8 +34,12 @@ async def test_add_secret_reaches_the_sandbox_and_is_never_stored_or_shown(local
                 pane.focus_main()
                 await pilot.press("a")
                 screen = form(app)
-                await pilot.press(*"api key")  # auto-uppercased, the space becomes _
-                assert screen.value_of("name") == "API_KEY"
+                await pilot.press(*"api key")  # kept as typed, with what a name may be beside it
+                assert screen.value_of("name") == "api key"
+                assert "only A-Z, 0-9 and _" in field_error(app, "name")
+                fill(app, name="API_KEY")
+                await pilot.pause()
+                assert field_error(app, "name") == ""
                 await pilot.press("tab")
                 await pilot.press(*PLAINTEXT)
                 value_input = screen.query_one("#field-value")
@@ -100,16 +106,22 @@ async def test_secret_validation_replace_edit_and_delete(local_backend):
                 page = await client.secrets.list(sandbox.id)
                 assert [s.name for s in page] == ["TOKEN"]
 
-                # Edit renames; the value is asked again (never pre-filled).
+                # Edit asks for the value again (never pre-filled), in a password input that has
+                # the focus; the name is shown read-only, so typing can never rename the secret.
                 await pilot.press("e")
                 assert form(app).value_of("name") == "TOKEN" and form(app).value_of("value") == ""
-                fill(app, name="RENAMED", value="third-value")
+                name_input = form(app).query_one("#field-name", Input)
+                value_input = form(app).query_one("#field-value", Input)
+                assert name_input.disabled and value_input.has_focus and value_input.password
+                await pilot.press(*"third-value")
+                assert form(app).value_of("name") == "TOKEN" and form(app).value_of("value") == "third-value"
                 await pilot.press("ctrl+s")
-                await wait_for(pilot, lambda: {s.name for s in pane.items.values()} == {"RENAMED"}, "the rename")
+                await wait_for(pilot, lambda: "Secret TOKEN updated." in notifications(app), "the update")
+                assert [s.name for s in await client.secrets.list(sandbox.id)] == ["TOKEN"]
 
                 # Delete asks first and names the secret.
                 await pilot.press("d")
-                assert isinstance(app.screen, ConfirmScreen) and "RENAMED" in app.screen.question
+                assert isinstance(app.screen, ConfirmScreen) and "TOKEN" in app.screen.question
                 await pilot.press("y")
                 await wait_for(pilot, lambda: not pane.items and pane.query_one(".pane-empty").display, "the delete")
                 assert len(await client.secrets.list(sandbox.id)) == 0
@@ -156,7 +168,7 @@ async def test_variables_add_edit_delete_and_reach_the_sandbox(local_backend):
                 await wait_for(pilot, lambda: pane.loaded, "the variables")
                 pane.focus_main()
                 await pilot.press("a")
-                await pilot.press(*"greeting")
+                await pilot.press(*"GREETING")
                 assert form(app).value_of("name") == "GREETING"
                 fill(app, value="")
                 await pilot.press("ctrl+s")

@@ -48,12 +48,15 @@ async def test_expose_copy_open_and_unexpose_a_port(local_backend):
                 assert screen.query_one("#ports-empty").display
                 await pilot.press("p")
                 assert isinstance(app.screen, ExposeScreen)
+                await pilot.press("ctrl+s")  # empty: refused, with what to enter
+                assert isinstance(app.screen, ExposeScreen)
+                assert "Enter a port number" in str(app.screen.query_one("#port-error").render())
                 await pilot.press(*"80", "enter")  # below 1025: refused in the form
                 assert isinstance(app.screen, ExposeScreen)
                 assert "1025" in str(app.screen.query_one("#port-error").render())
                 app.screen.query_one("#port").value = "8765"
                 app.screen.query_one("#description").value = "web"
-                await pilot.press("enter")
+                await pilot.press("ctrl+s")
                 await wait_for(pilot, lambda: "8765" in screen.ports, "the exposed port")
                 port = screen.ports["8765"]
                 assert port.description == "web" and port.preview_url

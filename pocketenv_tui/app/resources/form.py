@@ -39,8 +39,8 @@ class Field:
     placeholder: str = ""
     # The reason the value is refused, or None; run on every change and on submit.
     check: Callable[[str], str | None] | None = None
-    # Rewrites the value as it is typed (e.g. UPPER_SNAKE_CASE names).
-    normalize: Callable[[str], str] | None = None
+    # Shown but not editable (the name of a record being edited): focus starts after it.
+    read_only: bool = False
 
 
 class FormRefused(Exception):
@@ -100,7 +100,10 @@ class FormScreen(ModalScreen[str | None]):
                             yield Input(field.value, placeholder=field.placeholder, password=True, id=f"field-{field.key}")
                             yield Checkbox("show", id=f"show-{field.key}", classes="show-toggle")
                     else:
-                        yield Input(field.value, placeholder=field.placeholder, id=f"field-{field.key}")
+                        yield Input(
+                            field.value, placeholder=field.placeholder, id=f"field-{field.key}",
+                            disabled=field.read_only,
+                        )  # fmt: skip
                     yield Label("", id=f"error-{field.key}", classes="field-error", markup=False)
             yield Label("", id="form-error", classes="form-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -109,8 +112,9 @@ class FormScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#form-error").display = False
-        if self.fields:
-            self.query_one(f"#field-{self.fields[0].key}").focus()
+        editable = [field for field in self.fields if not field.read_only]
+        if editable:
+            self.query_one(f"#field-{editable[0].key}").focus()
 
     # -- values and checks ---------------------------------------------------------------------
     def field_of(self, key: str) -> Field:
@@ -169,12 +173,6 @@ class FormScreen(ModalScreen[str | None]):
         if not any(field.key == key for field in self.fields):
             return
         field = self.field_of(key)
-        if field.normalize is not None:
-            normalized = field.normalize(event.value)
-            if normalized != event.value:
-                event.input.value = normalized
-                event.input.cursor_position = len(normalized)
-                return  # the change this assignment makes is checked instead
         if field.check is not None and (event.value or key in self.errors):
             self.show_error(key, field.check(event.value))
 

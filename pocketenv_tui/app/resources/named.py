@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.binding import Binding
 
 from pocketenv_tui.api.resource_models import Secret, Variable
-from pocketenv_tui.app.resources.form import Field, FormRefused, FormScreen, Values
+from pocketenv_tui.app.resources.form import Field, FormScreen, Values
 from pocketenv_tui.app.resources.pane import TablePane
-from pocketenv_tui.app.resources.rules import env_name_error, normalize_env_name, required_error
+from pocketenv_tui.app.resources.rules import env_name_error, required_error
 from pocketenv_tui.app.sandbox_rows import Cell
 
 
@@ -46,14 +46,17 @@ class NamedPane(TablePane[Any]):
 
     def _open(self, editing: Any | None) -> None:
         noun = self.NOUN
+        # Editing changes the value only: the name is shown, not editable (renaming would be
+        # a delete and an add, and a typed value must never land in the name by accident).
+        # A name is checked as typed and never rewritten: the check says what a name may be.
         fields = [
             Field(
                 "name",
-                "Name (UPPER_SNAKE_CASE)",
+                "Name (kept: delete and add to rename)" if editing else "Name (UPPER_SNAKE_CASE)",
                 value=editing.name if editing else "",
                 placeholder="API_KEY",
                 check=env_name_error,
-                normalize=normalize_env_name,
+                read_only=editing is not None,
             ),
             self.value_field(editing),
         ]
@@ -70,14 +73,13 @@ class NamedPane(TablePane[Any]):
         namespace = self.namespace()
         name, value = values["name"], values["value"]
         values.clear()
-        current = {item.name: item async for item in namespace.iterate(self.sandbox_id)}
-        clash = current.get(name)
         noun = self.NOUN.capitalize()
         if editing is not None:
-            if clash is not None and clash.id != editing.id:
-                raise FormRefused(f"Another {self.NOUN} is already named {name}.", field="name")
+            name = editing.name  # the name field is read-only: a value never renames
             await namespace.update(editing.id, sandbox_id=self.sandbox_id, name=name, value=value)
             return f"{noun} {name} updated."
+        current = {item.name: item async for item in namespace.iterate(self.sandbox_id)}
+        clash = current.get(name)
         if clash is not None:
             if not await form.ask(f"A {self.NOUN} named {name} already exists. Replace its value?", "Replace"):
                 return None

@@ -13,23 +13,17 @@ from pocketenv_tui.api.namespaces.backups import parse_ttl
 from pocketenv_tui.app.validation import MAX_PORT, MIN_PORT
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_DROPPED = re.compile(r"[^A-Z0-9_]")
 TAILSCALE_PREFIX = "tskey-auth-"
 TAILSCALE_MIN_LENGTH = 15
 DEFAULT_BACKUP_TTL = "3d"
 PUBLIC_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
 
 
-def normalize_env_name(typed: str) -> str:
-    """As the web app does while typing: uppercase, spaces become ``_``, other characters go."""
-    return _DROPPED.sub("", typed.upper().replace(" ", "_"))
-
-
 def env_name_error(name: str) -> str | None:
     if not name:
         return "A name is required."
     if not _ENV_NAME.match(name):
-        return "Use UPPER_SNAKE_CASE: letters, digits and _, not starting with a digit."
+        return "Use UPPER_SNAKE_CASE: only A-Z, 0-9 and _, not starting with a digit (e.g. API_KEY)."
     return None
 
 

@@ -23,7 +23,11 @@ class ExposeRequest:
 
 class ExposeScreen(ModalScreen[ExposeRequest | None]):
     CSS_PATH = stylesheets("dialogs")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="expose.cancel")]
+    # ctrl+s submits here as in every other form; Enter in a field does too.
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="expose.cancel"),
+        Binding("ctrl+s", "submit", "Expose", id="expose.submit"),
+    ]
 
     def __init__(self, sandbox_name: str) -> None:
         super().__init__()
@@ -73,6 +77,9 @@ class ExposeScreen(ModalScreen[ExposeRequest | None]):
             return
         description = self.query_one("#description", Input).value.strip() or None
         self.dismiss(ExposeRequest(int(value), description))
+
+    def action_submit(self) -> None:
+        self.submit()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
