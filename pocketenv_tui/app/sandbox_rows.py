@@ -80,7 +80,8 @@ def sandbox_cells(
         Cell(status_cell.plain, status, style=str(status_cell.style)),
         Cell(format_uptime(sandbox.status, sandbox.started_at, now), up_seconds),
         Cell(format_sandbox_resources(sandbox), resources_sort_key(sandbox)),
-        Cell(format_age(sandbox.created_at, now), -_timestamp(sandbox.created_at)),
+        # By creation time: ascending is oldest first, so `:sort created desc` is newest first.
+        Cell(format_age(sandbox.created_at, now), _timestamp(sandbox.created_at)),
     )
 
 
@@ -91,7 +92,7 @@ def catalog_cells(template: Sandbox, now: datetime) -> tuple[object, ...]:
         template.display_name or "-",
         _one_line(template.description or "-", 60),
         Cell(str(installs_num), installs_num, justify="right"),
-        Cell(format_age(template.created_at, now), -_timestamp(template.created_at)),
+        Cell(format_age(template.created_at, now), _timestamp(template.created_at)),
     )
 
 

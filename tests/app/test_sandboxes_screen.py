@@ -31,6 +31,10 @@ def table_of(app: PocketenvApp):
     return app.main_screen.query_one("#sandboxes")
 
 
+def rows_in_order(table) -> list[str]:
+    return [str(table.coordinate_to_cell_key((index, 0)).row_key.value) for index in range(table.row_count)]
+
+
 def shown_names(app: PocketenvApp) -> list[str]:
     table = table_of(app)
     return [table.get_row_at(index)[0].plain for index in range(table.row_count)]
@@ -68,6 +72,34 @@ async def test_rows_follow_the_server_and_the_cursor_stays_on_its_sandbox(local_
             await delete_quietly(client, second.id, first.id)
             if "third" in locals():
                 await delete_quietly(client, third.id)
+
+
+async def test_every_column_shows_its_sort_mark_and_created_desc_is_newest_first(local_backend):
+    async with client_for(local_backend) as client:
+        older = await create_running(client, unique_name("sort-old"))
+        newer = await create_running(client, unique_name("sort-new"))
+        app = make_app(local_backend)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                table = table_of(app)
+                await wait_for(pilot, lambda: {older.id, newer.id} <= set(table.shown_keys), "rows")
+                for key, column in table.columns.items():
+                    table.sort_by(str(key.value), reverse=True)
+                    await pilot.pause()
+                    label = column.label.plain
+                    assert label.endswith(" ▼"), label
+                    # The column is wide enough for its mark: the header shows it whole.
+                    assert column.get_render_width(table) >= column.label.cell_len + 2, label
+                app.main_screen.run_command(":sort created desc")
+                await pilot.pause()
+                keys = rows_in_order(table)
+                assert keys.index(newer.id) < keys.index(older.id), "newest first"
+                app.main_screen.run_command(":sort created")
+                await pilot.pause()
+                keys = rows_in_order(table)
+                assert keys.index(older.id) < keys.index(newer.id), "oldest first"
+        finally:
+            await delete_quietly(client, older.id, newer.id)
 
 
 async def test_stop_and_start_show_progress_in_the_row_and_notify(local_backend):

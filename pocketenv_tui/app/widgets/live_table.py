@@ -76,6 +76,10 @@ class LiveTable(DataTable, inherit_bindings=False):
     def _relabel(self) -> None:
         for key, column in self.columns.items():
             column.label = self._heading(str(key.value), self._labels.get(str(key.value), ""))
+            if column.label.cell_len > column.content_width:
+                # A column as narrow as its label would cut the mark off: widen it.
+                column.content_width = column.label.cell_len
+                self._require_update_dimensions = True
         self.refresh()
 
     # -- rows --------------------------------------------------------------------------------
