@@ -200,7 +200,7 @@ async def test_create_form_validates_then_creates_until_running(local_backend):
                 assert "owner/repo" in str(form.query_one("#repo-error").render())
                 form.query_one("#repo").value = ""
                 await pilot.press("ctrl+s")
-                assert isinstance(app.screen, SandboxesScreen)
+                await wait_for(pilot, lambda: isinstance(app.screen, SandboxesScreen), "the form to close")
                 main = app.main_screen
                 await wait_for(
                     pilot,
@@ -214,6 +214,29 @@ async def test_create_form_validates_then_creates_until_running(local_backend):
             created = await client.sandboxes.get(name)
             if created is not None:
                 await delete_quietly(client, created.id)
+
+
+async def test_create_with_a_taken_name_keeps_the_form_and_what_was_typed(local_backend):
+    async with client_for(local_backend) as client:
+        taken = await create_running(client, unique_name("taken"))
+        app = make_app(local_backend)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("n")
+                form = app.screen
+                assert isinstance(form, CreateScreen)
+                await wait_for(pilot, lambda: form.query_one("#base").value == "shell", "catalog bases")
+                await pilot.press(*taken.name)
+                form.query_one("#keep-alive").value = True
+                await pilot.press("ctrl+s")
+                # The server refuses: the form stays, the reason is beside the name, nothing is lost.
+                await wait_for(pilot, lambda: "already exists" in str(form.query_one("#name-error").render()), "the refusal")
+                assert app.screen is form and not form.sending
+                assert form.query_one("#name").value == taken.name and form.query_one("#keep-alive").value
+                assert form.query_one("#name").has_focus
+                assert [s.name async for s in client.actor.iter_sandboxes()].count(taken.name) == 1
+        finally:
+            await delete_quietly(client, taken.id)
 
 
 async def test_filter_narrows_rows_and_escape_clears_it(local_backend):

@@ -1,4 +1,9 @@
-"""`n`: the create-sandbox form (name, base from the catalog, provider, repo, keep-alive)."""
+"""`n`: the create-sandbox form (name, base from the catalog, provider, repo, keep-alive).
+
+The form stays open while the server creates the sandbox: a refusal (a name already taken,
+a bad repository) is shown beside the field it concerns, or under the form, with everything
+typed kept; only a created sandbox closes it (the list then follows it until RUNNING).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from pocketenv_tui.api import PocketenvError
+from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.app.validation import expand_repo, name_error, repo_error
 
@@ -30,9 +37,12 @@ class CreateRequest:
 
 
 BaseLoader = Callable[[], Awaitable[list[tuple[str, str]]]]
+Creator = Callable[[CreateRequest], Awaitable[Sandbox]]
+# A server's refusal mentions the field it is about: shown beside it rather than under the form.
+_FIELD_WORDS = {"name": ("name", "named"), "repo": ("repo", "repository")}
 
 
-class CreateScreen(ModalScreen[CreateRequest | None]):
+class CreateScreen(ModalScreen[Sandbox | None]):
     CSS_PATH = stylesheets("dialogs")
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="create.cancel"),
@@ -43,11 +53,14 @@ class CreateScreen(ModalScreen[CreateRequest | None]):
         self,
         load_bases: BaseLoader,
         providers: Sequence[str],
+        create: Creator,
         *,
         base: str | None = None,
     ) -> None:
         super().__init__()
         self.load_bases = load_bases
+        self.create = create
+        self.sending = False
         self.providers = list(providers)
         self.preselected_base = base
 
@@ -71,6 +84,7 @@ class CreateScreen(ModalScreen[CreateRequest | None]):
             yield Input(placeholder="github:owner/repo", id="repo")
             yield Label("", id="repo-error", classes="field-error")
             yield Checkbox("Keep alive (no inactivity auto-stop)", id="keep-alive")
+            yield Label("", id="form-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Create", id="create", variant="primary")
@@ -147,9 +161,42 @@ class CreateScreen(ModalScreen[CreateRequest | None]):
         )
 
     def action_submit(self) -> None:
+        if self.sending:
+            return
         request = self.validate()
         if request is not None:
-            self.dismiss(request)
+            self._set_form_error(None)
+            self.send(request)
+
+    @work(exclusive=True, group="create-send", exit_on_error=False)
+    async def send(self, request: CreateRequest) -> None:
+        button = self.query_one("#create", Button)
+        self.sending = True
+        button.label, button.disabled = "Creating…", True
+        try:
+            sandbox = await self.create(request)
+        except PocketenvError as exc:
+            self._refused(exc.message or str(exc))
+        else:
+            self.dismiss(sandbox)
+            return
+        finally:
+            self.sending = False
+            button.label, button.disabled = "Create", False
+
+    def _refused(self, message: str) -> None:
+        lowered = message.casefold()
+        for field, words in _FIELD_WORDS.items():
+            if any(word in lowered for word in words):
+                self._set_error(field, message)
+                self.query_one(f"#{field}", Input).focus()
+                return
+        self._set_form_error(f"The server refused: {message}")
+
+    def _set_form_error(self, message: str | None) -> None:
+        label = self.query_one("#form-error", Label)
+        label.update(message or "")
+        label.set_class(bool(message), "-shown")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -418,11 +418,11 @@ class SandboxesScreen(Screen[None]):
 
         providers = ["local"] if self.pocketenv.context.kind == "local" else HOSTED_PROVIDERS
 
-        def submitted(request: CreateRequest | None) -> None:
-            if request is not None:
-                self.run_worker(partial(self._create, request), group="create", exit_on_error=False)
+        def created(sandbox: Sandbox | None) -> None:
+            if sandbox is not None:
+                self.run_worker(partial(self._follow_created, sandbox), group="create", exit_on_error=False)
 
-        self.app.push_screen(CreateScreen(self._catalog_options, providers, base=base), submitted)
+        self.app.push_screen(CreateScreen(self._catalog_options, providers, self._create, base=base), created)
 
     async def _catalog_options(self) -> list[tuple[str, str]]:
         options: list[tuple[str, str]] = []
@@ -433,20 +433,18 @@ class SandboxesScreen(Screen[None]):
             options.append((label, template.name))
         return options
 
-    async def _create(self, request: CreateRequest) -> None:
+    async def _create(self, request: CreateRequest) -> Sandbox:
+        """The create call, made while the form is open (its errors are shown there)."""
+        return await self.pocketenv.client.sandboxes.create(
+            request.base,
+            name=request.name,
+            provider=request.provider,
+            repo=request.repo,
+            keep_alive=request.keep_alive or None,
+        )
+
+    async def _follow_created(self, sandbox: Sandbox) -> None:
         client = self.pocketenv.client
-        try:
-            sandbox = await client.sandboxes.create(
-                request.base,
-                name=request.name,
-                provider=request.provider,
-                repo=request.repo,
-                keep_alive=request.keep_alive or None,
-            )
-        except PocketenvError as exc:
-            problem = describe_error(exc, self.pocketenv.context, "Could not create the sandbox")
-            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
-            return
         self.pending[sandbox.id] = "CREATING…"
         if self.view == "mine":
             self.items[sandbox.id] = sandbox
