@@ -241,12 +241,16 @@ async def test_create_with_a_taken_name_keeps_the_form_and_what_was_typed(local_
 
 async def test_filter_narrows_rows_and_escape_clears_it(local_backend):
     async with client_for(local_backend) as client:
+        # The filtered sandbox sits between two others, so rows coming back have a place to go.
+        others = [await create_running(client, unique_name("order0"))]
         keep = await create_running(client, unique_name("zebrafilter"))
+        others.append(await create_running(client, unique_name("order1")))
         app = make_app(local_backend, refresh=1.0)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 table = table_of(app)
                 await wait_for(pilot, lambda: keep.id in table.shown_keys, "rows")
+                before = rows_in_order(table)
                 await pilot.press("slash", *"zebrafil")
                 await wait_for(pilot, lambda: table.shown_keys == [keep.id], "the filtered row")
                 assert "/zebrafil" in app.main_screen.query_one("#context-header").view_label
@@ -258,8 +262,10 @@ async def test_filter_narrows_rows_and_escape_clears_it(local_backend):
                 await pilot.press("escape")
                 await wait_for(pilot, lambda: table.row_count > 1 or len(app.main_screen.items) == 1, "all rows")
                 assert app.main_screen.filter_text == ""
+                # The rows are back in the order they had before the filter, not at the end.
+                assert rows_in_order(table) == before
         finally:
-            await delete_quietly(client, keep.id)
+            await delete_quietly(client, keep.id, *(sandbox.id for sandbox in others))
 
 
 async def test_prompts_are_mounted_after_the_first_frame_or_on_their_key(local_backend):
