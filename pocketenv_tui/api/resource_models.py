@@ -166,10 +166,12 @@ class Service:
     ports: list[int] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # How a service that ended by itself ended (the local backend says; None elsewhere).
+    exit_code: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     _KNOWN = (
-        "id", "name", "command", "description", "status", "ports", "createdAt", "updatedAt",
+        "id", "name", "command", "description", "status", "ports", "createdAt", "updatedAt", "exitCode",
     )  # fmt: skip
 
     @classmethod
@@ -186,6 +188,7 @@ class Service:
             ports=_int_list(record.get("ports")),
             created_at=parse_datetime(record.get("createdAt")),
             updated_at=parse_datetime(record.get("updatedAt")),
+            exit_code=_int(record.get("exitCode")),
             extra=_extra(record, cls._KNOWN),
         )
 

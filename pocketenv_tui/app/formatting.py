@@ -24,6 +24,7 @@ STATUS_THEME_VARIABLE = {
     "STOPPING…": "text-warning",
     "CREATING…": "text-warning",
     "DELETING…": "text-error",
+    "FAILED": "text-error",
 }
 UNKNOWN_STATUS_VARIABLE = "text-accent"
 

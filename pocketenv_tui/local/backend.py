@@ -143,14 +143,15 @@ class Backend:
         if row is not None and shutil.which("code-server"):
             await self.runtime.start_service(sandbox_id, vscode_service(row["target_port"]))
 
-    async def service_status(self, sandbox: dict[str, Any], service: dict[str, Any]) -> str:
-        """The live status: the runtime knows when a service's process has died."""
+    async def service_status(self, sandbox: dict[str, Any], service: dict[str, Any]) -> tuple[str, int | None]:
+        """The live (status, exit code): the runtime knows when a service's process has died
+        and with which code (FAILED for a code other than 0)."""
         if sandbox["status"] != "RUNNING" or service["status"] != "RUNNING":
-            return "STOPPED"
+            return "STOPPED", None
         try:
             return self.runtime.service_status(sandbox["id"], service["id"])
         except SandboxRuntimeError:
-            return "STOPPED"
+            return "STOPPED", None
 
     # -- paths ------------------------------------------------------------------------------
 

@@ -76,3 +76,23 @@ async def test_service_lifecycle_and_log(local_backend):
                 assert await client.services.list(sandbox.id) == []
         finally:
             await delete_quietly(client, sandbox.id)
+
+
+async def test_a_crashed_service_shows_failed_with_its_exit_code(local_backend):
+    async with client_for(local_backend) as client:
+        sandbox = await create_running(client, unique_name("svc-crash"))
+        await client.services.add(sandbox.id, "crasher", "echo going down; exit 3")
+        await client.services.add(sandbox.id, "one-shot", "true")
+        app = ResourcesApp(client, sandbox, initial="services")
+        try:
+            async with app.run_test(size=SIZE, notifications=True) as pilot:
+                pane = app.tabs.pane("services")
+                await wait_for(pilot, lambda: len(pane.items) == 2, "the services")
+                by_name = {item.name: key for key, item in pane.items.items()}
+                await pilot.press("r")  # the tab refreshes on r; the services end at once
+                await wait_for(pilot, lambda: status(pane, by_name["crasher"]) == "FAILED (exit 3)", "FAILED")
+                await wait_for(pilot, lambda: status(pane, by_name["one-shot"]) == "STOPPED (exit 0)", "a clean exit")
+                listed = {s.name: (s.status, s.exit_code) for s in await client.services.list(sandbox.id)}
+                assert listed == {"crasher": ("FAILED", 3), "one-shot": ("STOPPED", 0)}
+        finally:
+            await delete_quietly(client, sandbox.id)

@@ -77,15 +77,15 @@ async def test_service_lifecycle_and_logs(api: Api, sandbox: dict) -> None:
     assert (await api.post("service.startService", serviceId=service_id)).status_code == 404
 
 
-async def test_crashed_service_shows_stopped(api: Api, sandbox: dict) -> None:
+async def test_crashed_service_shows_failed_with_its_exit_code(api: Api, sandbox: dict) -> None:
     sid = sandbox["id"]
     await api.ok(await api.post("service.addService", {"service": {"name": "oneshot", "command": "echo bye; exit 3"}}, sandboxId=sid))
 
-    async def stopped():
+    async def failed():
         services = (await api.ok(await api.get("service.getServices", sandboxId=sid)))["services"]
-        return services[0]["status"] == "STOPPED"
+        return services[0]["status"] == "FAILED" and services[0]["exitCode"] == 3
 
-    await wait_for(stopped)
+    await wait_for(failed)
     service_id = (await api.ok(await api.get("service.getServices", sandboxId=sid)))["services"][0]["id"]
     log = (await api.ok(await api.get("service.getServiceLogs", serviceId=service_id)))["log"]
     assert "bye" in log

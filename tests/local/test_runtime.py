@@ -167,13 +167,13 @@ async def test_unreachable_repo_is_a_warning_not_a_failure(runtime: SandboxRunti
 async def test_service_runs_logs_and_stops(runtime: SandboxRuntime) -> None:
     service = ServiceSpec(id="svc1", name="ticker", command='echo "up with $MODE"; exec sleep 1000')
     await runtime.start(spec(env={"MODE": "fast"}, services=[service]))
-    assert runtime.service_status("sbx1", "svc1") == "RUNNING"
+    assert runtime.service_status("sbx1", "svc1") == ("RUNNING", None)
     assert await eventually(lambda: "up with fast" in runtime.service_log("sbx1", "svc1"))
     await runtime.stop_service("sbx1", "svc1")
-    assert runtime.service_status("sbx1", "svc1") == "STOPPED"
+    assert runtime.service_status("sbx1", "svc1") == ("STOPPED", None)  # stopped, not failed
     assert "sleep 1000" not in ps_of("sbx1")
     await runtime.start_service("sbx1", service)
-    assert runtime.service_status("sbx1", "svc1") == "RUNNING"
+    assert runtime.service_status("sbx1", "svc1") == ("RUNNING", None)
 
 
 async def test_stop_right_after_start_service_ends_it(runtime: SandboxRuntime) -> None:
@@ -188,14 +188,17 @@ async def test_stop_right_after_start_service_ends_it(runtime: SandboxRuntime) -
         assert sandbox_pids("sbx1") == []
 
 
-async def test_crashed_service_is_stopped_and_log_is_bounded(runtime: SandboxRuntime) -> None:
+async def test_crashed_service_is_failed_with_its_code_and_log_is_bounded(runtime: SandboxRuntime) -> None:
     await runtime.start(spec())
     noisy = ServiceSpec(id="svc2", name="noisy", command="head -c 300000 /dev/zero | tr '\\0' x; exit 5")
     await runtime.start_service("sbx1", noisy)
-    assert await eventually(lambda: runtime.service_status("sbx1", "svc2") == "STOPPED")
+    assert await eventually(lambda: runtime.service_status("sbx1", "svc2") == ("FAILED", 5))
     log = await eventually(lambda: (text := runtime.service_log("sbx1", "svc2")) and "code 5" in text and text)
     assert len(log.encode()) <= 64 * 1024
-    assert runtime.service_status("sbx1", "missing") == "STOPPED"
+    clean = ServiceSpec(id="svc3", name="one-shot", command="true")
+    await runtime.start_service("sbx1", clean)
+    assert await eventually(lambda: runtime.service_status("sbx1", "svc3") == ("STOPPED", 0))
+    assert runtime.service_status("sbx1", "missing") == ("STOPPED", None)
 
 
 async def test_paths_inside_are_normalised_and_escapes_refused(runtime: SandboxRuntime) -> None:

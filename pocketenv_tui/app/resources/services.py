@@ -64,6 +64,8 @@ class ServicesPane(TablePane[Service]):
     def cells(self, item: Service) -> tuple[object, ...]:
         status = (item.status or "UNKNOWN").upper()
         coloured = status_text(status, self.app.theme_variables)
+        if item.exit_code is not None and status != "RUNNING":
+            coloured.append(f" (exit {item.exit_code})")
         ports = ", ".join(str(port) for port in item.ports or []) or "-"
         return (
             Cell(item.name, item.name),

@@ -127,12 +127,15 @@ def volume(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def service(row: dict[str, Any], status: str) -> dict[str, Any]:
-    return {
+def service(row: dict[str, Any], status: str, exit_code: int | None = None) -> dict[str, Any]:
+    out = {
         "id": row["id"], "name": row["name"], "description": row.get("description"), "command": row["command"],
         "ports": json.loads(row.get("ports") or "[]"), "status": status,
         "createdAt": row["created_at"], "updatedAt": row["updated_at"],
     }
+    if exit_code is not None:
+        out["exitCode"] = exit_code  # how a service that ended by itself ended
+    return out
 
 
 def port(row: dict[str, Any], base_url: str) -> dict[str, Any]:

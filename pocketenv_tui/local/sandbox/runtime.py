@@ -364,12 +364,19 @@ class SandboxRuntime:
         if service is not None:
             await service.stop()
 
-    def service_status(self, sandbox_id: str, service_id: str) -> str:
+    def service_status(self, sandbox_id: str, service_id: str) -> tuple[str, int | None]:
+        """(status, exit code): RUNNING; STOPPED; or, for a process that ended by itself
+        with a code other than 0, FAILED and that code (a clean exit is STOPPED with 0)."""
         box = self._boxes.get(sandbox_id)
         service = box.services.get(service_id) if box else None
         if service is None or not self.is_running(sandbox_id):
-            return "STOPPED"
-        return "RUNNING" if service.running else "STOPPED"
+            return "STOPPED", None
+        if service.running:
+            return "RUNNING", None
+        if service.stop_requested:
+            return "STOPPED", None
+        code = service.exit_code
+        return ("FAILED" if code else "STOPPED"), code
 
     def service_log(self, sandbox_id: str, service_id: str) -> str:
         box = self._boxes.get(sandbox_id)

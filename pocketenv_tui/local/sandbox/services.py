@@ -33,6 +33,7 @@ class Service:
         self.reader = reader
         self.log = log
         self.exit_code: int | None = None
+        self.stop_requested = False  # ended by stop(), not by itself
         self.watcher: asyncio.Task[None] | None = None
 
     @property
@@ -63,6 +64,7 @@ class Service:
         self.log.write(f"\n[pocketenv: service exited with code {code}]\n".encode())
 
     async def stop(self) -> None:
+        self.stop_requested = True
         if not self.running:
             self.reader.close()
             return

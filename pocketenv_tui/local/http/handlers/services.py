@@ -71,7 +71,7 @@ def methods(b: Backend) -> list[Method]:
     async def get_services(c: Call) -> Any:
         sandbox = await b.own_sandbox(c.params["sandboxId"], c.did)
         rows = await b.db(b.store.list_services, sandbox["id"])
-        return {"services": [views.service(r, await b.service_status(sandbox, r)) for r in rows]}
+        return {"services": [views.service(r, *await b.service_status(sandbox, r)) for r in rows]}
 
     async def update_service(c: Call) -> Any:
         fields = _service_input(c.input)
@@ -89,7 +89,7 @@ def methods(b: Backend) -> list[Method]:
         service, sandbox = await owned(c.params["serviceId"], c.did)
         if sandbox["status"] != "RUNNING" or not b.runtime.is_running(sandbox["id"]):
             raise v.invalid("Sandbox is not running")
-        if await b.service_status(sandbox, service) != "RUNNING":
+        if (await b.service_status(sandbox, service))[0] != "RUNNING":
             await start(sandbox, service)
         return NO_CONTENT
 
