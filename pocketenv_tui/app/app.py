@@ -10,6 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -26,6 +27,7 @@ from pocketenv_tui.app.context import (
     local_context,
 )
 from pocketenv_tui.app.key_replay import ReplaysKeysAcrossScreens
+from pocketenv_tui.app.read_only import refused_binding
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
 from pocketenv_tui.app.shell_keys import ShellKeys, ShellKeysError, new_session_key
 from pocketenv_tui.app.stylesheets import stylesheets
@@ -174,6 +176,17 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         yield SystemCommand("Switch context", "Local backend or the token's API (:ctx)", lambda: self.choose_context(None))
 
     # -- navigation ---------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        # A key no binding took: in read-only mode, say so if it was a change that was refused.
+        if self.read_only:
+            binding = refused_binding(self, event.key, self.MUTATING_ACTIONS)
+            if binding is not None:
+                what = binding.description or binding.action
+                self.notify(
+                    f"Read-only mode (--read-only or the config's read_only): {escape(what)} is turned off.",
+                    severity="warning",
+                )
+
     def open_sandbox(self, sandbox: Sandbox) -> None:
         from pocketenv_tui.app.screens.sandbox import SandboxScreen
 

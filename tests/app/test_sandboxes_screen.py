@@ -426,6 +426,9 @@ async def test_read_only_hides_and_refuses_mutating_actions(local_backend):
                 await pilot.pause(0.5)
                 assert isinstance(app.screen, SandboxesScreen)
                 assert (await client.sandboxes.get(sandbox.id)).status == "RUNNING"
+                # Each refused key says why instead of doing nothing silently.
+                said = [n.message for n in app._notifications if "Read-only mode" in n.message]
+                assert len(said) == 4 and any("Stop" in m for m in said) and any("Delete" in m for m in said)
                 # Reached another way (palette, code), the action is still refused.
                 main.action_stop()
                 await pilot.pause(0.5)
