@@ -249,7 +249,7 @@ async def test_resource_tabs_from_the_sandbox_screen_add_a_variable(local_backen
                 await wait_for(pilot, lambda: pane.loaded and pane.has_focus_within, "the variables tab")
                 await pilot.press("a")
                 form = app.screen
-                await pilot.press(*"greeting", "tab", *"hello")
+                await pilot.press(*"GREETING", "tab", *"hello")
                 await pilot.press("ctrl+s")
                 await wait_for(pilot, lambda: app.screen is screen, "the form to close")
                 await wait_for(pilot, lambda: any(v.name == "GREETING" for v in pane.items.values()), "the row")
