@@ -221,12 +221,15 @@ class Sandbox:
     limits: SandboxLimits | None = None
     protections: list[str] | None = None
     missing_protections: list[str] | None = None
+    # What went wrong without failing the sandbox (an unreachable repo): the local backend's.
+    warnings: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     _KNOWN = (
         "id", "name", "provider", "baseSandbox", "displayName", "description", "status",
         "repo", "uri", "vcpus", "memory", "disk", "createdAt", "startedAt", "isolation",
         "topics", "logo", "readme", "installs", "owner", "limits", "protections", "missingProtections",
+        "warnings",
     )  # fmt: skip
 
     @classmethod
@@ -260,6 +263,7 @@ class Sandbox:
             limits=SandboxLimits.from_json(record.get("limits")),
             protections=_str_list(record.get("protections")),
             missing_protections=_str_list(record.get("missingProtections")),
+            warnings=_str_list(record.get("warnings")),
             extra=_extra(record, cls._KNOWN),
         )
 

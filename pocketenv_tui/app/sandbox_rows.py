@@ -60,6 +60,9 @@ def base_name(sandbox: Sandbox) -> str:
     return base.rsplit("/", 1)[-1] if base.startswith("at://") else base
 
 
+WARNING_MARK = "⚠"
+
+
 def sandbox_cells(
     sandbox: Sandbox,
     now: datetime,
@@ -73,8 +76,10 @@ def sandbox_cells(
         else -1.0
     )
     status_cell = status_text(status, theme_variables)
+    # A mark beside the name when the sandbox carries warnings (the sandbox screen lists them).
+    name = f"{sandbox.name} {WARNING_MARK}" if sandbox.warnings else sandbox.name
     return (
-        Cell(sandbox.name, sandbox.name.casefold()),
+        Cell(name, sandbox.name.casefold()),
         base_name(sandbox) or "-",
         sandbox.provider or "-",
         Cell(status_cell.plain, status, style=str(status_cell.style)),

@@ -516,3 +516,28 @@ async def test_enter_opens_the_sandbox_and_escape_returns(local_backend):
             assert app.return_value is None or app.return_value == 0
         finally:
             await delete_quietly(client, sandbox.id)
+
+
+async def test_a_sandbox_warning_is_marked_announced_and_listed(local_backend):
+    # A repo nobody serves (a closed port on this machine): the sandbox runs, with a warning.
+    name = unique_name("warned")
+    app = make_app(local_backend, refresh=1.0)
+    async with client_for(local_backend) as client:
+        try:
+            async with app.run_test(size=SIZE, notifications=True) as pilot:
+                main = app.main_screen
+                await wait_for(pilot, lambda: main.poll_count >= 1, "the first list")
+                sandbox = await client.sandboxes.create("shell", name=name, repo="http://127.0.0.1:9/nobody/nothing.git")
+                await wait_for(
+                    pilot, lambda: (s := main.items.get(sandbox.id)) is not None and s.warnings, "the warning"
+                )
+                assert any(n.title == f"{name}: warning" and "repo not reachable" in n.message for n in app._notifications)
+                await wait_for(pilot, lambda: f"{name} ⚠" in shown_names(app), "the row's mark")
+                table_of(app).select_key(sandbox.id)
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: isinstance(app.screen, SandboxScreen), "the sandbox screen")
+                await wait_for(pilot, lambda: "repo not reachable" in app.screen.field_values.get("Warnings", ""), "the field")
+        finally:
+            created = await client.sandboxes.get(name)
+            if created is not None:
+                await delete_quietly(client, created.id)

@@ -27,6 +27,7 @@ from pocketenv_tui.app.formatting import (
     format_uptime,
     protections_text,
     status_text,
+    theme_colour,
 )
 from pocketenv_tui.app.resources import ResourceTabs
 from pocketenv_tui.app.sandbox_rows import Cell, base_name
@@ -202,6 +203,9 @@ class SandboxScreen(Screen[None]):
             rows.append(("Off", protections[1]))
         if sandbox.limits is not None and sandbox.limits.pids is not None:
             rows.append(("Processes", f"at most {sandbox.limits.pids}"))
+        if sandbox.warnings:
+            colour = theme_colour("warning", self.app.theme_variables)
+            rows.append(("Warnings", Text("\n".join(sandbox.warnings), style=colour or "")))
         if sandbox.description:
             rows.append(("About", sandbox.description))
         self.field_values = {label: str(value) for label, value in rows}

@@ -110,6 +110,7 @@ class SandboxesScreen(Screen[None]):
         self.view = "mine"
         self.filter_text = ""
         self.items: dict[str, Sandbox] = {}
+        self._warnings_seen: dict[str, set[str]] = {}  # sandbox id -> warnings announced
         self.pending: dict[str, str] = {}
         self.last_success: datetime | None = None
         self.failures = 0
@@ -215,6 +216,7 @@ class SandboxesScreen(Screen[None]):
         self.run_worker(asyncio.to_thread(load_client_modules), group="load-client", exit_on_error=False)
 
     def _apply(self, found: list[Sandbox]) -> None:
+        self._announce_warnings(found)
         self.items = {sandbox.id: sandbox for sandbox in found}
         self.last_success = self.pocketenv.now()
         self.poll_count += 1
@@ -223,6 +225,18 @@ class SandboxesScreen(Screen[None]):
             self.query_one("#problem").display = False
         self.render_rows()
         self._tick_freshness()
+
+    def _announce_warnings(self, found: list[Sandbox]) -> None:
+        """A notification for each warning a sandbox did not have at the previous poll (those
+        there at the first poll are only marked in the rows)."""
+        first = self.last_success is None
+        for sandbox in found:
+            seen = self._warnings_seen.setdefault(sandbox.id, set())
+            for warning in sandbox.warnings or []:
+                if warning not in seen:
+                    seen.add(warning)
+                    if not first:
+                        self.notify(escape(warning), title=f"{sandbox.name}: warning", severity="warning", timeout=10)
 
     def _show_problem(self, exc: PocketenvError) -> None:
         problem = describe_error(exc, self.pocketenv.context, "Could not load sandboxes")
