@@ -97,19 +97,7 @@ def put_text(screen: TerminalScreen, data: str) -> None:
                 parts[2 * index] = before[:-1] + (joined.get(key) or join(key))
         trailing_mark = not kinds[-1] and not parts[-1]
     parts[1::2] = kinds
-    cells = "".join(parts)
-    cursor = screen.cursor
-    x = cursor.x
-    if x + len(cells) < screen.columns:
-        # Fits with room to spare: no wrap, and a trailing mark cannot be at a wrap point.
-        if cells:
-            screen._put_cells(cursor.y, x, cells, screen._cursor_id())
-            cursor.x = x + len(cells)
-            screen.dirty.add(cursor.y)
-    else:
-        _layout(screen, cells, trailing_mark)
-    if last_base:
-        screen._last_char = last_base
+    _place(screen, "".join(parts), trailing_mark, last_base)
 
 
 def _put_text_mixed(screen: TerminalScreen, parts: list[str]) -> None:
@@ -181,7 +169,11 @@ def _put_text_mixed(screen: TerminalScreen, parts: list[str]) -> None:
             joinable = True
             trailing_mark = False
             last_base = narrow[-1]
-    cells = "".join(out)
+    _place(screen, "".join(out), trailing_mark, last_base)
+
+
+def _place(screen: TerminalScreen, cells: str, trailing_mark: bool, last_base: str) -> None:
+    """Write encoded ``cells`` at the cursor: in one piece when they fit, else laid out."""
     cursor = screen.cursor
     x = cursor.x
     if x + len(cells) < screen.columns:
