@@ -11,7 +11,7 @@ import pytest
 from pocketenv_tui.local.sandbox.facilities import bwrap_usable
 from pocketenv_tui.local.sandbox.proc import pids_with_env
 from pocketenv_tui.local.sandbox.runtime import SANDBOX_MARKER, SandboxRuntime, SandboxSpec
-from pocketenv_tui.local.sandbox.shells import Attachment
+from pocketenv_tui.local.sandbox.shell_output import Attachment
 
 ISOLATIONS = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_usable(), reason="bwrap unusable"))]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, shell_program
-from pocketenv_tui.local.sandbox.shells import HIGH_WATER, LOW_WATER, READ_SIZE, Attachment
+from pocketenv_tui.local.sandbox.shell_output import HIGH_WATER, LOW_WATER, Attachment
+from pocketenv_tui.local.sandbox.shells import READ_SIZE
 from tests.local.test_runtime_helpers import eventually, read_until, spec
 from tests.local.test_runtime_helpers import runtime as runtime  # noqa: F401 (fixture)
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pocketenv_tui.local.sandbox.shells import HIGH_WATER, SEND_LIMIT
+from pocketenv_tui.local.sandbox.shell_output import HIGH_WATER, SEND_LIMIT
 from pocketenv_tui.terminal.session import SessionState, TerminalSession
 from tests.terminal.conftest import terminal_url
 

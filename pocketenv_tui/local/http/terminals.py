@@ -65,13 +65,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from pocketenv_tui.local.http.xrpc import find_lone_surrogate, nesting_exceeds
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, shell_program
-from pocketenv_tui.local.sandbox.shells import (
-    HIGH_WATER,
-    Attachment,
-    ShellLimitReached,
-    ShellSession,
-    valid_size,
-)
+from pocketenv_tui.local.sandbox.shell_output import HIGH_WATER, Attachment
+from pocketenv_tui.local.sandbox.shells import ShellLimitReached, ShellSession, valid_size
 
 TokenVerifier = Callable[[str | None], str | None]
 SandboxResolver = Callable[[str, str], Awaitable[str | None]]
