@@ -129,3 +129,24 @@ async def test_shells_of_a_stopped_sandbox_are_none(api: Api, sandbox: dict, loc
         assert gone.status_code == 404 and gone.json()["error"] == "ShellNotFound"
     finally:
         await ws.close()
+
+
+async def test_a_hostile_program_name_comes_back_as_plain_text(api: Api, sandbox: dict, local_backend) -> None:
+    # The foreground program's name is chosen inside the sandbox (any process may write its
+    # own /proc/self/comm): terminal escapes and bells in it never reach a client.
+    ws = await open_shell(local_backend, sandbox["id"], "hostile-name")
+    try:
+        # A child shell leads the foreground job, so its name is the one the server reads.
+        await ws.send(b"bash -c \"printf '\\033]0;x\\007\\033[2J' > /proc/\\$\\$/comm; while :; do sleep 1; done\"\n")
+
+        async def renamed():
+            found = [s for s in await shells_of(api, sandbox["id"]) if s["key"] == "hostile-name"]
+            return found if found and found[0]["command"] not in (None, "bash", "sh", "sleep") else None
+
+        shell = (await until(renamed, "the renamed shell"))[0]
+        assert shell["command"].isascii() and shell["command"].isprintable()
+        assert "\x1b" not in shell["command"] and "\x07" not in shell["command"]
+        assert shell["command"].startswith("?]0;x?")
+    finally:
+        await ws.send(b"\x03")
+        await ws.close()
