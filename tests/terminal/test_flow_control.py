@@ -72,6 +72,16 @@ async def process_steadily(session: TerminalSession, consumer: Consumer, step: i
         await asyncio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def reading_steadily(session: TerminalSession, consumer: Consumer, step: int = 32 * 1024) -> AsyncIterator[None]:
+    """:func:`process_steadily` running for the length of the block."""
+    drain = asyncio.create_task(process_steadily(session, consumer, step))
+    try:
+        yield
+    finally:
+        drain.cancel()
+
+
 async def ready_prompt(session: TerminalSession, consumer: Consumer) -> None:
     session.send_input(SET_PROMPT)
     await consumer.until(lambda: PROMPT in consumer.data, "the marked prompt")
@@ -98,18 +108,14 @@ async def test_a_client_that_processes_nothing_gets_at_most_the_window(local_bac
         await consumer.until(lambda: len(consumer.data) - start > unprocessed + HIGH_WATER // 2, "more")
         interrupted_at = len(consumer.data)
         session.send_input(b"\x03")
-        drain = asyncio.create_task(process_steadily(session, consumer, step=1 << 20))
-        try:
+        async with reading_steadily(session, consumer, step=1 << 20):
             await consumer.until(lambda: PROMPT in consumer.data[interrupted_at:], "the prompt after ctrl+C")
-        finally:
-            drain.cancel()
 
 
 async def test_ctrl_c_mid_flood_bounds_what_comes_before_the_prompt(local_backend, sandbox) -> None:
     async with flow_session(local_backend, sandbox) as (session, consumer):
         await ready_prompt(session, consumer)
-        drain = asyncio.create_task(process_steadily(session, consumer))
-        try:
+        async with reading_steadily(session, consumer):
             start = len(consumer.data)
             session.send_input(b"yes pocketenv | head -c 50000000 | cat -n\n")
             await consumer.until(lambda: len(consumer.data) - start > 1_000_000, "1 MB of flood")
@@ -123,15 +129,12 @@ async def test_ctrl_c_mid_flood_bounds_what_comes_before_the_prompt(local_backen
             before_prompt = prompt_at - interrupted_at
             assert before_prompt < 600_000, f"{before_prompt} bytes were processed before the prompt came back"
             assert len(consumer.data) < 10_000_000, "the flood was cut short, not printed in full"
-        finally:
-            drain.cancel()
 
 
 async def test_a_key_sent_mid_flood_reaches_the_pty_before_the_flood_ends(local_backend, sandbox) -> None:
     async with flow_session(local_backend, sandbox) as (session, consumer):
         await ready_prompt(session, consumer)
-        drain = asyncio.create_task(process_steadily(session, consumer))
-        try:
+        async with reading_steadily(session, consumer):
             # The flood runs in the background; the foreground `read` waits for our key.
             session.send_input(
                 b"stty -echo; (yes flood | head -c 100000000) & read -r line; "
@@ -144,5 +147,3 @@ async def test_a_key_sent_mid_flood_reaches_the_pty_before_the_flood_ends(local_
             assert len(consumer.data) < 50_000_000, "the key was read while the flood was still going"
             session.send_input(b"kill %1; wait; echo 'flood-''gone'\n")
             await consumer.until(lambda: b"flood-gone" in consumer.data, "the flood stopped")
-        finally:
-            drain.cancel()
