@@ -366,9 +366,7 @@ class TerminalView(Widget, can_focus=True):
         if self._paint_timer is not None:
             self._paint_timer.cancel()
         # A bare loop timer: cheap enough to move on every slice (a Textual timer is a task).
-        self._paint_timer = asyncio.get_running_loop().call_at(
-            asyncio.get_running_loop().time() + (due - now), self._paint
-        )
+        self._paint_timer = asyncio.get_running_loop().call_later(due - now, self._paint)
 
     def _paint(self) -> None:
         if self._paint_timer is not None:
