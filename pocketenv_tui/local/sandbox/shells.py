@@ -179,10 +179,14 @@ class ShellSession:
             self._hung_up = True
             self._loop.remove_reader(self.master)
             return
-        live = [a for a in self.attachments if not a.overflowed]
-        if live and all(a.full for a in live):
+        if self._clients_full():
             self._paused = True
             self._loop.remove_reader(self.master)
+
+    def _clients_full(self) -> bool:
+        """Every client still attached (not cut off) is at the high watermark; False for none."""
+        live = [a for a in self.attachments if not a.overflowed]
+        return bool(live) and all(a.full for a in live)
 
     def _room(self) -> None:
         """A client can take output again (or left): read the PTY again if it was paused."""
@@ -309,8 +313,7 @@ class ShellSession:
 
     def detach(self, attachment: Attachment) -> None:
         self.attachments.discard(attachment)
-        live = [a for a in self.attachments if not a.overflowed]
-        if not live or not all(a.full for a in live):
+        if not self._clients_full():
             self._room()  # the client holding the shell back left
         if not self.attachments and self.exit_code is None:
             self._cancel_grace()
