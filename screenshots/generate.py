@@ -7,6 +7,9 @@ exposed ports), runs the dashboard headless and saves SVGs into this directory:
 - sandbox-ports.svg   a sandbox with its Ports table
 - shell-vim.svg       the shell running a full-screen program (vim; top or less as fallbacks)
 - create-form.svg     the create-sandbox form
+- help.svg            `?`: every key of the list with its binding id, then the commands
+- exec-stream.svg     exec: a command's output streamed as it runs
+- small-list.svg, small-sandbox.svg   the list and a sandbox at 80x24
 
 Run: .venv/bin/python screenshots/generate.py
 """
@@ -98,6 +101,23 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
         save(app, "create-form.svg")
         await pilot.press("escape")
 
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        save(app, "help.svg")
+        await pilot.press("escape")
+
+        table.select_key(next(k for k, s in main.items.items() if s.name == "data-pipeline"))
+        await pilot.press("enter")
+        await pilot.press("e")
+        command = "for step in fetch parse load; do echo \"$step: ok\"; sleep 0.3; done; echo 'warn: 2 rows skipped' >&2"
+        app.screen.focused.value = command
+        await pilot.press("enter")
+        panel = app.screen.query_one("ExecPanel")
+        await until(pilot, lambda: panel.current is not None and not panel.running, "the command")
+        await pilot.pause(0.2)
+        save(app, "exec-stream.svg")
+        await pilot.press("escape", "escape")
+
         program = next((p for p in FULL_SCREEN_PROGRAMS if shutil.which(p)), None)
         if program is not None:
             table.select_key(next(k for k, s in main.items.items() if s.name == "data-pipeline"))
@@ -121,6 +141,18 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
             await pilot.pause(0.3)
         else:
             print("no full-screen program (vim, top, less) found: shell screenshot skipped")
+
+    app = PocketenvApp(context, config=AppConfig(), refresh=2.0, client=client_factory())
+    async with app.run_test(size=(80, 24)) as pilot:
+        main, table = await main_list(app, pilot)
+        save(app, "small-list.svg")
+        table.select_key(next(k for k, s in main.items.items() if s.name == "web-frontend"))
+        await pilot.press("enter")
+        screen = app.screen
+        await until(pilot, lambda: len(screen.ports) == 2, "the ports")
+        screen.query_one("#ports").sort_by("port")
+        await pilot.pause(0.3)
+        save(app, "small-sandbox.svg")
     return written
 
 

@@ -107,6 +107,7 @@ _ALL: tuple[Endpoint, ...] = (
     _q("service.getServiceLogs", "services", "logs", extension=True),
     _q("sandbox.getShells", "shells", "list", extension=True),
     _p("sandbox.endShell", "shells", "end", has_input=True, extension=True),
+    _p("sandbox.execStream", "sandboxes", "exec_stream", has_input=True, extension=True),
 )
 
 ENDPOINTS: dict[str, Endpoint] = {endpoint.nsid: endpoint for endpoint in _ALL}

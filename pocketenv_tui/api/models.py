@@ -223,13 +223,14 @@ class Sandbox:
     missing_protections: list[str] | None = None
     # What went wrong without failing the sandbox (an unreachable repo): the local backend's.
     warnings: list[str] | None = None
+    keep_alive: bool | None = None  # sent by the local backend only
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     _KNOWN = (
         "id", "name", "provider", "baseSandbox", "displayName", "description", "status",
         "repo", "uri", "vcpus", "memory", "disk", "createdAt", "startedAt", "isolation",
         "topics", "logo", "readme", "installs", "owner", "limits", "protections", "missingProtections",
-        "warnings",
+        "warnings", "keepAlive",
     )  # fmt: skip
 
     @classmethod
@@ -264,6 +265,7 @@ class Sandbox:
             protections=_str_list(record.get("protections")),
             missing_protections=_str_list(record.get("missingProtections")),
             warnings=_str_list(record.get("warnings")),
+            keep_alive=_bool(record.get("keepAlive")),
             extra=_extra(record, cls._KNOWN),
         )
 

@@ -114,6 +114,9 @@ class SandboxFile:
     path: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The sandbox runs and gets this file only at its next start (the local backend says;
+    # None where the server does not).
+    applies_at_next_start: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -126,7 +129,8 @@ class SandboxFile:
             path=_str(record.get("path")) or "",
             created_at=parse_datetime(record.get("createdAt")),
             updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "path", "createdAt", "updatedAt")),
+            applies_at_next_start=_bool(record.get("appliesAtNextStart")),
+            extra=_extra(record, ("id", "path", "createdAt", "updatedAt", "appliesAtNextStart")),
         )
 
 
@@ -138,6 +142,9 @@ class Volume:
     read_only: bool | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The sandbox runs and mounts this volume (or mounts it so) only at its next start (the
+    # local backend says; None where the server does not).
+    applies_at_next_start: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -152,7 +159,8 @@ class Volume:
             read_only=_bool(record.get("readOnly")),
             created_at=parse_datetime(record.get("createdAt")),
             updated_at=parse_datetime(record.get("updatedAt")),
-            extra=_extra(record, ("id", "name", "path", "readOnly", "createdAt", "updatedAt")),
+            applies_at_next_start=_bool(record.get("appliesAtNextStart")),
+            extra=_extra(record, ("id", "name", "path", "readOnly", "createdAt", "updatedAt", "appliesAtNextStart")),
         )
 
 

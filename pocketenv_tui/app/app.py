@@ -96,6 +96,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         # state directory so that a reopened shell (this run or the next) re-attaches to it.
         self.shell_keys = shell_keys if shell_keys is not None else ShellKeys.load()
         self._shell_keys_warned = False
+        self.keymap_problems: list[str] = []
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
@@ -135,12 +136,34 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
 
     def on_mount(self) -> None:
         if self.config.keymap:
-            self.set_keymap(self.config.keymap)
+            self._apply_keymap()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        # Follows the local backend of the data dir if it moves or dies (app/backend_watch.py).
+        from pocketenv_tui.app.backend_watch import BackendWatcher
+
+        self.backend_watcher = BackendWatcher(self)
+        self.backend_watcher.start()
         if self.shell_keys.notice:
             # Only a convenience was lost (the server still has its shells): say it calmly.
             self.notify(escape(self.shell_keys.notice), title="Shells", severity="information")
             self.shell_keys.notice = None
+
+    def _apply_keymap(self) -> None:
+        # Only the remaps that leave every other key reachable; the rest are named, not dropped
+        # silently (an unknown id, or a key another binding of that view already has).
+        from pocketenv_tui.app.keymap import check_keymap
+
+        checked = check_keymap(self.config.keymap)
+        self.keymap_problems = checked.problems
+        self.set_keymap(checked.applied)
+        if checked.problems:
+            where = f" in {self.config.path}" if self.config.path else ""
+            self.notify(
+                "\n".join(escape(problem) for problem in checked.problems),
+                title=f"Keymap{where}",
+                severity="warning",
+                timeout=15,
+            )
 
     async def on_unmount(self) -> None:
         if self._client is not None:
@@ -273,6 +296,12 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         except (ContextError, ClientConfigError) as exc:
             self.notify(escape(str(exc)), title="Cannot switch context", severity="error", timeout=10)
             return
+        await self.use_context(context)
+        self.notify(escape(context.label), title="Context")
+
+    async def use_context(self, context: AppContext) -> None:
+        """Talk to ``context`` from now on: a client of its own, back to the list, polled afresh.
+        Used by :ctx and by the backend watch (the local backend moved or was restarted)."""
         old_client = self._client
         self.context = context
         self._client = None
@@ -283,4 +312,3 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             main.reset_for_context()
         if old_client is not None:
             await old_client.aclose()
-        self.notify(escape(context.label), title="Context")

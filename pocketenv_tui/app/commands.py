@@ -57,3 +57,40 @@ def parse_command(text: str) -> Command:
             f"Unknown command :{head}. Try :sandboxes, :running, :catalog, :ctx or :q (? for help)."
         )
     return Command(name, tuple(rest))
+
+
+def complete_command(text: str, arguments: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """Tab in the command line: ``text`` completed as far as it is unambiguous, and the
+    candidates still open (several when the text stops at a common prefix).
+
+    The first word completes over the command names and aliases; a later word over
+    ``arguments[command]`` (contexts, columns, themes...)."""
+    stripped = text.lstrip().removeprefix(":")
+    words = stripped.split(" ")
+    if len(words) == 1:
+        candidates = sorted({alias for alias in ALIASES if alias.startswith(words[0].casefold())})
+        # Prefer canonical names: "ru" offers running, not also "run".
+        canonical = [alias for alias in candidates if ALIASES[alias] == alias]
+        candidates = canonical or candidates
+        prefix = _common_prefix(candidates)
+        if len(candidates) == 1:
+            return candidates[0] + " ", candidates
+        return (prefix if len(prefix) > len(words[0]) else words[0]), candidates
+    name = ALIASES.get(words[0].casefold())
+    options = arguments.get(name or "", [])
+    head, last = " ".join(words[:-1]), words[-1]
+    candidates = [option for option in options if option.casefold().startswith(last.casefold())]
+    if len(candidates) == 1:
+        return f"{head} {candidates[0]}", candidates
+    prefix = _common_prefix(candidates)
+    return f"{head} {prefix if len(prefix) > len(last) else last}", candidates
+
+
+def _common_prefix(words: list[str]) -> str:
+    if not words:
+        return ""
+    first, last = min(words), max(words)
+    size = 0
+    while size < len(first) and first[size] == last[size]:
+        size += 1
+    return first[:size]

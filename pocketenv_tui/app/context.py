@@ -3,7 +3,8 @@
 Two kinds of context: a token-configured API (the hosted one by default, or any
 ``POCKETENV_API_URL``), and the local backend (no token configured, or ``--local``): reuse the
 server already serving its data dir, or start one as its own detached process so sandboxes and
-shells outlive the dashboard.
+shells outlive the dashboard. While the app runs, app/backend_watch.py keeps a local context
+on the live server of its data dir (a new one someone started, or one it started again).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pocketenv_tui.api.config import ConfigError, TokenMissingError, resolve_con
 
 if TYPE_CHECKING:
     from pocketenv_tui.api import PocketenvClient
+    from pocketenv_tui.local.launcher import BackendInfo
 
 ContextKind = Literal["local", "api"]
 
@@ -33,7 +35,13 @@ class AppContext:
     public_key: str | None
     storage_url: str | None = None
     data_dir: Path | None = None
-    backend_started: bool = False
+    backend_started: bool = False  # this app started the local backend (at launch or again later)
+    # What the app knows of the local backend's process: its pid (None: not known yet), whether
+    # a dashboard started it in the background (so nobody else restarts it when it dies), and
+    # whether this app started it again after it died.
+    backend_pid: int | None = None
+    backend_background: bool = False
+    backend_restarted: bool = False
 
     @property
     def name(self) -> str:
@@ -55,6 +63,8 @@ class AppContext:
     def label(self) -> str:
         """What the header says; never includes the token."""
         if self.kind == "local":
+            if self.backend_restarted:
+                return f"local backend restarted at {self.api_url}"
             how = "started in the background" if self.backend_started else "running"
             return f"local backend at {self.api_url} ({how})"
         return f"API {self.api_url}"
@@ -86,14 +96,45 @@ def local_context(data_dir: Path | None = None) -> AppContext:
             f"Could not start the local backend for {directory}: {exc}. "
             f"Run `pocketenv-tui serve --data-dir {directory}` to see the whole error."
         ) from exc
+    return context_from_backend(info, directory)
+
+
+def context_from_backend(info: BackendInfo, data_dir: Path, *, restarted: bool = False) -> AppContext:
+    """The local context of a live backend the launcher found or started for ``data_dir``."""
+    url = info.url.rstrip("/")
     return AppContext(
         kind="local",
-        api_url=info.url.rstrip("/"),
+        api_url=url,
         token=info.token,
         public_key=info.public_key,
-        storage_url=info.url.rstrip("/"),
-        data_dir=directory,
+        storage_url=url,
+        data_dir=data_dir,
         backend_started=bool(info.started),
+        backend_pid=info.pid,
+        backend_background=info.background,
+        backend_restarted=restarted and bool(info.started),
+    )
+
+
+def backend_exit_notice(context: AppContext) -> str | None:
+    """What to say about the local backend when the app quits, checked then (blocking): where
+    the backend this app started keeps running, or that no backend serves the data dir any
+    more. Nothing for a server someone else runs that is still there, or for a hosted API."""
+    if context.kind != "local" or context.data_dir is None:
+        return None
+    from pocketenv_tui.local.launcher import find_running_backend
+
+    url = find_running_backend(context.data_dir)
+    if url is None:
+        return (
+            f"no local backend is running for {context.data_dir} any more (the one at "
+            f"{context.api_url} stopped); the next start of pocketenv-tui starts one."
+        )
+    if not context.backend_started:
+        return None
+    return (
+        f"the local backend keeps running at {url} (sandboxes and shells stay alive); "
+        "the next start reuses it."
     )
 
 

@@ -24,14 +24,22 @@ class Problem:
         return f"{self.what}: {self.why}"
 
 
-def describe_error(exc: BaseException, context: AppContext, doing: str = "") -> Problem:
-    """Explain ``exc`` met while ``doing`` something against ``context``."""
+REFUSED_FIX = "The server refused the request; nothing was changed."
+FORM_FIX = "Check the values and try again."
+
+
+def describe_error(
+    exc: BaseException, context: AppContext, doing: str = "", refused_fix: str | None = None
+) -> Problem:
+    """Explain ``exc`` met while ``doing`` something against ``context``; ``refused_fix`` is
+    the advice for a request the server refused (4xx), e.g. FORM_FIX for a form."""
     prefix = f"{doing}: " if doing else ""
     if isinstance(exc, PocketenvConnectionError):
         if context.kind == "local":
             fix = (
-                "The local backend may have stopped. Restart pocketenv-tui (it starts the backend) "
-                f"or run `pocketenv-tui serve --data-dir {context.data_dir}`."
+                "The local backend may have stopped. If a dashboard started it, the app starts it "
+                "again; otherwise it switches by itself to a new "
+                f"`pocketenv-tui serve --data-dir {context.data_dir}` (the header says which)."
             )
         else:
             fix = "Check your network connection and POCKETENV_API_URL (or --api-url)."
@@ -61,5 +69,6 @@ def describe_error(exc: BaseException, context: AppContext, doing: str = "") -> 
                 str(exc),
                 "Try again; if it keeps failing, check the server's log.",
             )
-        return Problem(prefix.rstrip(": ") or "Request refused", str(exc), "Check the values and try again.")
+        # A refusal: only a form has values to check; elsewhere say what did (not) happen.
+        return Problem(prefix.rstrip(": ") or "Request refused", str(exc), refused_fix or REFUSED_FIX)
     return Problem(prefix.rstrip(": ") or "Unexpected error", f"{type(exc).__name__}: {exc}", "Try again.")

@@ -94,6 +94,30 @@ def format_sandbox_resources(sandbox: Sandbox) -> str:
     return format_limits(sandbox.limits) if sandbox.limits else format_resources(sandbox.vcpus, sandbox.memory, sandbox.disk)
 
 
+def format_sandbox_resources_compact(sandbox: Sandbox) -> str:
+    """RESOURCES at 80 columns: ``2cpu 2G 10G`` (the sandbox screen has the long form)."""
+    if sandbox.limits:
+        cpu, memory, disk = sandbox.limits.vcpus, _gib(sandbox.limits.memory_mib), _gib(sandbox.limits.disk_mib)
+    else:
+        cpu, memory, disk = sandbox.vcpus, sandbox.memory, sandbox.disk
+    if cpu is None and memory is None and disk is None:
+        return "-"
+
+    def part(value: float | int | None, unit: str) -> str:
+        if value is None:
+            return "-"
+        number = f"{value:g}" if isinstance(value, float) else str(value)
+        return number + unit
+
+    return f"{part(cpu, 'cpu')} {part(memory, 'G')} {part(disk, 'G')}"
+
+
+def _gib(mib: int | None) -> float | int | None:
+    if mib is None:
+        return None
+    return mib // 1024 if mib % 1024 == 0 else round(mib / 1024, 1)
+
+
 def resources_sort_key(sandbox: Sandbox) -> tuple[float, float, float]:
     if sandbox.limits:
         return (sandbox.limits.vcpus or 0, (sandbox.limits.memory_mib or 0) / 1024, (sandbox.limits.disk_mib or 0) / 1024)

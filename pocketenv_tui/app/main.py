@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.first_page import start_first_page
 from pocketenv_tui.app.config import ConfigError, clamp_refresh, load_config
-from pocketenv_tui.app.context import ContextError, resolve_context
+from pocketenv_tui.app.context import ContextError, backend_exit_notice, resolve_context
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
@@ -66,13 +66,18 @@ def run_app(args: argparse.Namespace) -> int:
         app = prepare_app(args)
     except StartupError as exc:
         return _fail(str(exc))
-    context = app.context
+    initial = app.context
     gc.set_threshold(*GC_THRESHOLDS)
     result = app.run()
-    if context.kind == "local" and context.backend_started:
-        print(
-            f"pocketenv-tui: the local backend keeps running at {context.api_url} "
-            "(sandboxes and shells stay alive); the next start reuses it.",
-            file=sys.stderr,
-        )
+    # Checked now, for the context at the end: the backend may have moved or been restarted
+    # (see app/backend_watch.py), or be gone, since the app started. After `:ctx api`, the
+    # backend the app started at launch may still run.
+    final = app.context
+    notice = None
+    if final.kind == "local":
+        notice = backend_exit_notice(final)
+    elif initial.kind == "local" and initial.backend_started:
+        notice = backend_exit_notice(initial)
+    if notice is not None:
+        print(f"pocketenv-tui: {notice}", file=sys.stderr)
     return int(result or 0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from pocketenv_tui.api.models import Sandbox
@@ -11,6 +13,7 @@ from pocketenv_tui.app.formatting import (
     as_utc,
     format_age,
     format_sandbox_resources,
+    format_sandbox_resources_compact,
     format_uptime,
     resources_sort_key,
     status_text,
@@ -63,11 +66,40 @@ def base_name(sandbox: Sandbox) -> str:
 WARNING_MARK = "⚠"
 
 
+@dataclass(frozen=True)
+class RowLayout:
+    """How wide the list's cells may be. At 80 columns the full cells push UP, RESOURCES and
+    CREATED off the screen: a long name and base are cut (the sandbox screen has them whole),
+    and the resources shortened."""
+
+    name_width: int | None = None
+    base_width: int | None = None
+    compact_resources: bool = False
+    description_width: int = 60
+
+    @classmethod
+    def for_width(cls, width: int) -> RowLayout:
+        if width >= WIDE_LAYOUT:
+            return cls(description_width=max(60, width - 70))
+        # What the other columns take at most in compact form, with the table's cell padding.
+        return cls(
+            name_width=max(12, width - 56),
+            base_width=10,
+            compact_resources=True,
+            description_width=max(20, width - 50),
+        )
+
+
+WIDE_LAYOUT = 110
+FULL_LAYOUT = RowLayout()
+
+
 def sandbox_cells(
     sandbox: Sandbox,
     now: datetime,
     theme_variables: dict[str, str],
     pending: str | None = None,
+    layout: RowLayout = FULL_LAYOUT,
 ) -> tuple[object, ...]:
     status = pending or sandbox.status or "UNKNOWN"
     up_seconds = (
@@ -77,25 +109,35 @@ def sandbox_cells(
     )
     status_cell = status_text(status, theme_variables)
     # A mark beside the name when the sandbox carries warnings (the sandbox screen lists them).
-    name = f"{sandbox.name} {WARNING_MARK}" if sandbox.warnings else sandbox.name
+    mark = f" {WARNING_MARK}" if sandbox.warnings else ""
+    name = _cut(sandbox.name, layout.name_width - len(mark) if layout.name_width else None) + mark
+    resources = (
+        format_sandbox_resources_compact(sandbox) if layout.compact_resources else format_sandbox_resources(sandbox)
+    )
     return (
         Cell(name, sandbox.name.casefold()),
-        base_name(sandbox) or "-",
+        _cut(base_name(sandbox) or "-", layout.base_width),
         sandbox.provider or "-",
         Cell(status_cell.plain, status, style=str(status_cell.style)),
         Cell(format_uptime(sandbox.status, sandbox.started_at, now), up_seconds),
-        Cell(format_sandbox_resources(sandbox), resources_sort_key(sandbox)),
+        Cell(resources, resources_sort_key(sandbox)),
         # By creation time: ascending is oldest first, so `:sort created desc` is newest first.
         Cell(format_age(sandbox.created_at, now), _timestamp(sandbox.created_at)),
     )
 
 
-def catalog_cells(template: Sandbox, now: datetime) -> tuple[object, ...]:
+def _cut(text: str, width: int | None) -> str:
+    if width is None or cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(1, width - 1)) + "…"
+
+
+def catalog_cells(template: Sandbox, now: datetime, layout: RowLayout = FULL_LAYOUT) -> tuple[object, ...]:
     installs_num = template.installs or 0
     return (
         Cell(template.name, template.name.casefold()),
-        template.display_name or "-",
-        _one_line(template.description or "-", 60),
+        _cut(template.display_name or "-", layout.base_width and 2 * layout.base_width),
+        _one_line(template.description or "-", layout.description_width),
         Cell(str(installs_num), installs_num, justify="right"),
         Cell(format_age(template.created_at, now), _timestamp(template.created_at)),
     )

@@ -8,6 +8,7 @@ boot to finish instead of racing it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 from collections.abc import Coroutine
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pocketenv_tui.local.http.validate import invalid, not_found
+from pocketenv_tui.local.sandbox.files import printable
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
 from pocketenv_tui.local.spec import build_spec
 from pocketenv_tui.local.state.identity import Identity
@@ -143,6 +145,28 @@ class Backend:
         if row is not None and shutil.which("code-server"):
             await self.runtime.start_service(sandbox_id, vscode_service(row["target_port"]))
 
+    async def apply_records(self, sandbox_id: str | None) -> None:
+        """Bring a running sandbox in line with its records at once (live.py says what can
+        change while it runs). Called after a record changed; the record is stored whatever
+        happens here, and what did not work joins the sandbox's warnings."""
+        if sandbox_id is None:
+            return
+        # Taken even when the sandbox does not run yet: a boot in progress may have read the
+        # records before this change; once it is done, the change goes in after it.
+        async with self.lock(sandbox_id):
+            if not self.runtime.is_running(sandbox_id):
+                return
+            try:
+                spec = await self.db(build_spec, self.store, self.identity, self.runtime.default_limits, sandbox_id)
+                warnings = await self.runtime.apply_records(spec)
+            except LookupError:
+                return  # the sandbox was deleted meanwhile
+            except (SandboxRuntimeError, ValueError, OSError) as exc:
+                # The reason may come from inside the sandbox: printable text only.
+                warnings = [f"a change could not be applied to the running sandbox: {printable(str(exc), 300)}"]
+            if warnings:
+                await self.db(add_warnings, self.store, sandbox_id, warnings)
+
     async def service_status(self, sandbox: dict[str, Any], service: dict[str, Any]) -> tuple[str, int | None]:
         """The live (status, exit code): the runtime knows when a service's process has died
         and with which code (FAILED for a code other than 0)."""
@@ -190,3 +214,15 @@ def vscode_service(port: int) -> ServiceSpec:
         name="VS Code Server",
         command=f"exec code-server --auth none --disable-telemetry --bind-addr 127.0.0.1:{port} \"$HOME\"",
     )
+
+
+def add_warnings(store: Store, sandbox_id: str, warnings: list[str]) -> None:
+    """Add ``warnings`` to the sandbox's (each once); the next start replaces them all.
+    Runs on the store's thread, so the read and the write are one step."""
+    row = store.get_sandbox(sandbox_id)
+    if row is None:
+        return
+    current = json.loads(row["warnings"]) if row.get("warnings") else []
+    merged = current + [w for w in warnings if w not in current]
+    if merged != current:
+        store.update_sandbox(sandbox_id, {"warnings": json.dumps(merged[-50:])})

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pocketenv_tui.local.state.datadir import read_server_json, resolve_data_dir
+from pocketenv_tui.local.state.datadir import BACKGROUND_ENV, read_server_json, resolve_data_dir
 
 
 def answers_ok(url: str, timeout: float = 2.0) -> bool:
@@ -45,6 +46,8 @@ class BackendInfo:
     public_key: str
     started: bool  # True when this call started the server, False when it reused a live one
     data_dir: Path | None = None
+    pid: int | None = None
+    background: bool = False  # a dashboard started it (see datadir.BACKGROUND_ENV)
 
 
 def serve_command(data_dir: Path, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -120,26 +123,74 @@ def read_credentials(data_dir: Path) -> tuple[str, str]:
     return token, public_key
 
 
+def find_backend(data_dir: Path | str, *, probe_timeout: float = 2.0) -> BackendInfo | None:
+    """The live server recorded for ``data_dir`` with its credentials (read afresh: a new server
+    may come with a new identity), or None when none answers. A server records itself a moment
+    before it answers, so a just-started one may read as None once."""
+    path = Path(data_dir)
+    record = read_server_json(path)
+    if record is None or not answers_ok(record["url"], timeout=probe_timeout):
+        return None
+    try:
+        token, public_key = read_credentials(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BackendStartError(f"the local backend at {record['url']} runs, but its credentials in {path} cannot be read: {exc}") from None
+    return BackendInfo(
+        url=record["url"], token=token, public_key=public_key, started=False, data_dir=path,
+        pid=record["pid"], background=record["background"],
+    )
+
+
+# The backends this process started in the background, by pid. Each is our child: when one
+# dies it stays a zombie until we wait for it, so reap_launched() polls them (the dashboard's
+# backend watch calls it on every check).
+_launched: dict[int, subprocess.Popen[bytes]] = {}
+_launched_lock = threading.Lock()
+
+
+def reap_launched() -> dict[int, int]:
+    """Wait for every background backend this process started that has exited; returns the
+    exit code of each of those by pid (negative: the signal that killed it)."""
+    with _launched_lock:
+        children = list(_launched.items())
+    exited = {pid: code for pid, process in children if (code := process.poll()) is not None}
+    with _launched_lock:
+        for pid in exited:
+            _launched.pop(pid, None)
+    return exited
+
+
+def launched_process(pid: int) -> subprocess.Popen[bytes] | None:
+    """The process handle of a background backend this process started and has not reaped."""
+    with _launched_lock:
+        return _launched.get(pid)
+
+
 def ensure_backend(data_dir: Path | str | None = None, *, timeout: float = 30.0) -> BackendInfo:
     """Reuse the live server for ``data_dir`` or start a detached one (log in ``server.log``)."""
     path = resolve_data_dir(data_dir)
-    url = find_running_backend(path)
-    started = False
-    if url is None:
-        process = start_backend_process(path, 0, detached=True, log_path=path / "server.log")
-        try:
-            url = wait_for_server_json(path, process, timeout)
-            wait_until_ready(url, timeout, process)
-        except BackendStartError as exc:
-            # Two dashboards may race to start it: the loser's server exits on the lock.
-            url = find_running_backend(path)
-            if url is not None:
-                token, public_key = read_credentials(path)
-                return BackendInfo(url=url, token=token, public_key=public_key, started=False)
-            raise BackendStartError(f"{exc}; see {path / 'server.log'}: {_log_tail(path / 'server.log')}") from None
-        started = True
+    found = find_backend(path)
+    if found is not None:
+        return found
+    process = start_backend_process(
+        path, 0, detached=True, log_path=path / "server.log", env={BACKGROUND_ENV: "1"}
+    )
+    with _launched_lock:
+        _launched[process.pid] = process
+    try:
+        url = wait_for_server_json(path, process, timeout)
+        wait_until_ready(url, timeout, process)
+    except BackendStartError as exc:
+        # Two dashboards may race to start it: the loser's server exits on the lock.
+        found = find_backend(path)
+        if found is not None:
+            return found
+        raise BackendStartError(f"{exc}; see {path / 'server.log'}: {_log_tail(path / 'server.log')}") from None
     token, public_key = read_credentials(path)
-    return BackendInfo(url=url, token=token, public_key=public_key, started=started)
+    return BackendInfo(
+        url=url, token=token, public_key=public_key, started=True, data_dir=path,
+        pid=process.pid, background=True,
+    )
 
 
 def _log_tail(path: Path) -> str:

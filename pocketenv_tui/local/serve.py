@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime
 from pocketenv_tui.local.sandbox.shells import max_shells_from_env
 from pocketenv_tui.local.state.datadir import (
+    BACKGROUND_ENV,
     DataDirLock,
     DataDirLocked,
     read_server_json,
@@ -109,6 +111,7 @@ def run_serve(
     ``sandbox.max_shells`` (``--max-shells``) wins over ``POCKETENV_MAX_SHELLS``; both default to 8.
     """
     data_path = resolve_data_dir(data_dir)
+    background = os.environ.pop(BACKGROUND_ENV, "") == "1"  # popped: sandboxes never see it
     try:
         data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
@@ -161,7 +164,7 @@ def run_serve(
             sock.close()
             _error(f"cannot open the data dir {data_path}: {exc}")
             return 1
-        write_server_json(data_path, url)
+        write_server_json(data_path, url, background=background)
         print(f"pocketenv-tui local backend listening on {url} (data dir {data_path})", flush=True)
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, access_log=False,

@@ -1,8 +1,9 @@
 """Build the runtime's :class:`SandboxSpec` from what the store holds for one sandbox.
 
-This is the one place where sealed values are opened: secrets, file contents and the SSH
-private key are unsealed with the server's private key only to be handed to the runtime,
-which injects them into the sandbox. Nothing opened here is stored or logged.
+This is the one place where sealed values are opened: secrets, file contents, the SSH
+private key and the Tailscale auth key are unsealed with the server's private key only to be
+handed to the runtime, which injects them into the sandbox (at start, and into a running one
+when its records change). Nothing opened here is stored or logged.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def build_spec(store: Store, identity: Identity, defaults: Limits, sandbox_id: s
     ]
 
     keys = store.get_ssh_keys(sandbox_id)
+    tailscale = store.get_tailscale_key(sandbox_id)
     return SandboxSpec(
         id=row["id"],
         name=row["name"],
@@ -56,6 +58,7 @@ def build_spec(store: Store, identity: Identity, defaults: Limits, sandbox_id: s
         files=files,
         ssh_private_key=identity.open_sealed(keys["private_key_sealed"]) if keys else None,
         ssh_public_key=keys["public_key"] if keys else None,
+        tailscale_auth_key=identity.open_sealed(tailscale["auth_key_sealed"]) if tailscale else None,
         volumes=volumes,
         services=services,
         repo=row.get("repo"),

@@ -68,3 +68,34 @@ async def test_footer_follows_focus_and_truncates() -> None:
         app.set_focus(None)
         await pilot.pause()
         assert "Create" in footer_text(app)
+
+
+class CrowdedApp(App[None]):
+    BINDINGS = [
+        Binding("n", "create", "Create"),
+        Binding("s", "start", "Start"),
+        Binding("x", "stop", "Stop"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("t", "shell", "Shell"),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield KeyFooter()
+
+
+async def test_a_narrow_footer_drops_low_priority_keys_first_and_keeps_help() -> None:
+    app = CrowdedApp()
+    async with app.run_test(size=(64, 10)) as pilot:
+        await pilot.pause()
+        text = app.query_one(KeyFooter).render().plain
+        assert "? Help" in text and text.rstrip().endswith("palette")
+        assert "Refresh" not in text and "Quit" not in text  # the lowest priority goes first
+        assert "n Create" in text and " …" in text
+        assert len(text) <= 64
+    async with CrowdedApp().run_test(size=(160, 10)) as pilot:
+        await pilot.pause()
+        text = pilot.app.query_one(KeyFooter).render().plain
+        assert "Refresh" in text and "…" not in text

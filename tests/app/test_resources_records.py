@@ -63,7 +63,7 @@ async def test_files_add_from_editor_and_local_file_edit_delete(local_backend, t
                 assert b"file-plaintext-4c3b2a19" not in data_dir_bytes(local_backend.data_dir)
 
                 pane.table.select_key(next(k for k, f in pane.items.items() if f.path == "/root/settings.ini"))
-                await pilot.press("e")
+                await pilot.press("enter")
                 assert form(app).value_of("path") == "/root/settings.ini" and form(app).value_of("content") == ""
                 fill(app, path="/root/renamed.ini", content="changed\n")
                 await pilot.press("ctrl+s")
@@ -102,7 +102,7 @@ async def test_volumes_add_edit_delete_and_mount(local_backend):
                 await restart(client, sandbox.id)
                 assert (await client.sandboxes.exec(sandbox.id, "cat /data/note")).stdout == "kept\n"
 
-                await pilot.press("e")
+                await pilot.press("enter")
                 assert form(app).value_of("path") == "/data"
                 fill(app, path="/srv/cache")
                 await pilot.press("ctrl+s")

@@ -108,7 +108,7 @@ async def test_secret_validation_replace_edit_and_delete(local_backend):
 
                 # Edit asks for the value again (never pre-filled), in a password input that has
                 # the focus; the name is shown read-only, so typing can never rename the secret.
-                await pilot.press("e")
+                await pilot.press("enter")
                 assert form(app).value_of("name") == "TOKEN" and form(app).value_of("value") == ""
                 name_input = form(app).query_one("#field-name", Input)
                 value_input = form(app).query_one("#field-value", Input)
@@ -129,7 +129,7 @@ async def test_secret_validation_replace_edit_and_delete(local_backend):
                 # `?` lists the tab's keys with the footer's descriptions.
                 await pilot.press("question_mark")
                 assert isinstance(app.screen, HelpScreen)
-                described = dict((d, k) for k, d in app.screen.keys)
+                described = {row.description: row.key for row in app.screen.keys}
                 assert {"Add secret", "Edit", "Delete", "Next tab"} <= set(described)
         finally:
             await delete_quietly(client, sandbox.id)
@@ -179,7 +179,7 @@ async def test_variables_add_edit_delete_and_reach_the_sandbox(local_backend):
                 key = next(iter(pane.items))
                 assert [str(c) for c in pane.table.get_row(key)[:2]] == ["GREETING", "hello world"]
 
-                await pilot.press("e")
+                await pilot.press("enter")
                 assert form(app).value_of("value") == "hello world"  # variables are pre-filled
                 fill(app, value="bonjour")
                 await pilot.press("ctrl+s")

@@ -59,7 +59,7 @@ async def test_service_lifecycle_and_log(local_backend):
                 await wait_for(pilot, lambda: status(pane, key) == "RUNNING", "the restarted service")
                 await wait_for(pilot, lambda: "started-42" in pane.log_shown, "the restarted log")
 
-                await pilot.press("e")
+                await pilot.press("enter")
                 assert form(app).value_of("ports") == "3001, 3002" and form(app).value_of("description") == "demo"
                 fill(app, command="exec sleep 500", ports="")
                 await pilot.press("ctrl+s")

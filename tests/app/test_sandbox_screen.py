@@ -11,6 +11,7 @@ from pocketenv_tui.app.screens.expose import ExposeScreen
 from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
 from pocketenv_tui.app.screens.shell import ShellScreen
+from pocketenv_tui.app.widgets.exec_panel import ExecPanel
 from pocketenv_tui.terminal.widget import TerminalView
 from tests.app.conftest import (
     client_for,
@@ -46,6 +47,7 @@ async def test_expose_copy_open_and_unexpose_a_port(local_backend):
                 screen = await open_sandbox_screen(app, pilot, sandbox)
                 await wait_for(pilot, lambda: screen.ports_loaded, "the ports")
                 assert screen.query_one("#ports-empty").display
+                screen.query_one("#ports").focus()  # the port keys belong to the ports table
                 await pilot.press("p")
                 assert isinstance(app.screen, ExposeScreen)
                 await pilot.press("ctrl+s")  # empty: refused, with what to enter
@@ -89,12 +91,14 @@ async def test_exec_shows_output_and_exit_code(local_backend):
                 await pilot.press("e")
                 assert app.focused.id == "exec-input"
                 await pilot.press(*"echo hello-exec; echo oops >&2; exit 3", "enter")
-                await wait_for(pilot, lambda: screen.exec_count == 1, "the exec result")
-                assert screen.last_exec == ("echo hello-exec; echo oops >&2; exit 3", 3)
-                shown = str(screen.query_one("#exec-output").render())
-                assert "hello-exec" in shown and "oops" in shown and "exit code 3" in shown
+                panel = screen.query_one(ExecPanel)  # more in test_exec.py
+                await wait_for(pilot, lambda: panel.current is not None and panel.current.state == "exited", "the exec result")
+                assert (panel.current.command, panel.current.exit_code) == ("echo hello-exec; echo oops >&2; exit 3", 3)
+                shown = panel.output.plain()
+                assert "hello-exec" in shown and "oops" in shown and panel.status_text().plain.startswith("exit 3")
                 await pilot.press("escape")
-                assert not screen.query_one("#exec-input").display
+                await pilot.pause()
+                assert not panel.display
         finally:
             await delete_quietly(client, sandbox.id)
 
@@ -217,6 +221,7 @@ async def test_preview_url_serves_the_sandbox_port(local_backend):
             app = make_app(local_backend, refresh=1.0)
             async with app.run_test(size=SIZE) as pilot:
                 screen = await open_sandbox_screen(app, pilot, sandbox)
+                screen.query_one("#ports").focus()
                 await pilot.press("p", *"8777", "enter")
                 await wait_for(pilot, lambda: "8777" in screen.ports, "the port")
                 url = screen.ports["8777"].preview_url

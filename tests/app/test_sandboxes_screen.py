@@ -375,12 +375,12 @@ async def test_help_lists_every_key_of_the_view(local_backend):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        actions = {description for _, description in app.screen.keys}
+        actions = {row.description for row in app.screen.keys}
         assert {
             "Create", "Start", "Stop", "Delete", "Open", "Shell", "Filter", "Sort",
             "Reverse sort", "Refresh", "Command", "Help", "Quit",
         } <= actions
-        keys = dict((d, k) for k, d in app.screen.keys)
+        keys = {row.description: row.key for row in app.screen.keys}
         assert keys["Stop"] == "x" and keys["Quit"] == "^q"
         await pilot.press("escape")
         assert isinstance(app.screen, SandboxesScreen)

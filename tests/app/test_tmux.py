@@ -4,6 +4,9 @@ send-keys starts a sandbox, opens its shell, runs `echo hi`; capture-pane must s
 ctrl+C stops a 50 MB flood long before its end.
 Then ctrl+] leaves the shell, ctrl+q quits, and the terminal is back to a working shell
 (normal screen, echo on).
+
+A second run starts its own background backend, which is then killed: the header says so, the
+app starts it again and the list is live by itself; on quit it says where the backend runs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from pocketenv_tui.api import PocketenvClient
+from pocketenv_tui.local.launcher import read_credentials
+from pocketenv_tui.local.state.datadir import read_server_json
 from tests.app.conftest import client_for, create_running, delete_quietly
+from tests.conftest import assert_no_leftover_processes, assert_nothing_left_on_the_host
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -77,6 +85,19 @@ def tmux_session(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
 
 
+def app_command(tmp_path: Path, data_dir: Path) -> str:
+    return " ".join(
+        [
+            f"POCKETENV_TUI_CONFIG={shlex.quote(str(tmp_path / 'config.json'))}",
+            f"POCKETENV_TUI_STATE_DIR={shlex.quote(str(tmp_path / 'state'))}",
+            shlex.quote(str(VENV_BIN / "pocketenv-tui")),
+            "--local",
+            "--data-dir", shlex.quote(str(data_dir)),
+            "--refresh", "1",
+        ]
+    )  # fmt: skip
+
+
 def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_session, tmp_path):
     name = f"tmux-{uuid.uuid4().hex[:6]}"
 
@@ -88,16 +109,7 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
 
     sandbox_id = asyncio.run(prepare())
     try:
-        command = " ".join(
-            [
-                f"POCKETENV_TUI_CONFIG={shlex.quote(str(tmp_path / 'config.json'))}",
-                f"POCKETENV_TUI_STATE_DIR={shlex.quote(str(tmp_path / 'state'))}",
-                shlex.quote(str(VENV_BIN / "pocketenv-tui")),
-                "--local",
-                "--data-dir", shlex.quote(str(local_backend.data_dir)),
-                "--refresh", "1",
-            ]
-        )  # fmt: skip
+        command = app_command(tmp_path, local_backend.data_dir)
         wait_for_pane(tmux_session, r"^ready\$", "the shell prompt")
         send(tmux_session, command, "Enter")
         wait_for_pane(tmux_session, re.escape(name), "the sandbox in the list")
@@ -147,3 +159,58 @@ def test_shell_in_a_real_terminal_then_quit_restores_it(local_backend, tmux_sess
 async def _cleanup(backend, sandbox_id: str) -> None:
     async with client_for(backend) as client:
         await delete_quietly(client, sandbox_id)
+
+
+def test_killed_backend_is_restarted_and_the_list_recovers_by_itself(tmux_session, tmp_path):
+    data_dir = tmp_path / "own-backend"
+    name = f"tmux-back-{uuid.uuid4().hex[:6]}"
+    try:
+        wait_for_pane(tmux_session, r"^ready\$", "the shell prompt")
+        send(tmux_session, app_command(tmp_path, data_dir), "Enter")
+        wait_for_pane(tmux_session, r"\(started in the background\)", "the backend the app started")
+        first = read_server_json(data_dir)
+        asyncio.run(_make_stopped_sandbox(data_dir, first["url"], name))
+        wait_for_pane(tmux_session, re.escape(name) + r".*STOPPED", "the sandbox in the list")
+
+        os.kill(first["pid"], signal.SIGKILL)
+        wait_for_pane(tmux_session, r"was killed \(signal 9\) — restarting", "the header saying it restarts")
+        wait_for_pane(tmux_session, r"local backend restarted at http://127\.0\.0\.1:\d+", "the restarted backend")
+        second = read_server_json(data_dir)
+        assert second is not None and second["pid"] != first["pid"]
+        text = wait_for_pane(tmux_session, r"live · every 1s", "the list live again")
+        assert re.search(re.escape(name) + r".*STOPPED", text), text
+        assert f"restarted at {second['url']}" in text
+        # The app reaped its dead child: it is gone, not a zombie.
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{first['pid']}").exists():
+            assert time.monotonic() < deadline, f"pid {first['pid']} was not reaped"
+            time.sleep(0.1)
+
+        send(tmux_session, "C-q")
+        wait_for_pane(
+            tmux_session, re.escape(f"the local backend keeps running at {second['url']}"), "the quit message"
+        )
+        wait_for_pane(tmux_session, r"^ready\$", "the shell prompt after quitting")
+    finally:
+        # The app first (if a failure left it running, it would start the backend again).
+        subprocess.run(["tmux", "kill-session", "-t", tmux_session], capture_output=True)
+        _stop_backend_of(data_dir)
+
+
+async def _make_stopped_sandbox(data_dir: Path, url: str, name: str) -> None:
+    token, public_key = read_credentials(data_dir)
+    async with PocketenvClient(api_url=url, token=token, public_key=public_key, storage_url=url) as client:
+        sandbox = await create_running(client, name)
+        await client.sandboxes.stop(sandbox.id)  # no process of its own survives a kill -9
+
+
+def _stop_backend_of(data_dir: Path) -> None:
+    """The backend the app left running (it outlives the app): stop it, check nothing is left."""
+    record = read_server_json(data_dir)
+    if record is not None:
+        os.kill(record["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while read_server_json(data_dir) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert_no_leftover_processes(data_dir)
+    assert_nothing_left_on_the_host(data_dir)

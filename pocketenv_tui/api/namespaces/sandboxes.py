@@ -16,6 +16,7 @@ from typing import Any
 from pocketenv_tui.api.config import ClientConfig
 from pocketenv_tui.api.crypto import redact, redact_ssh_private_key, redact_tailscale
 from pocketenv_tui.api.errors import PocketenvError, PocketenvTimeoutError
+from pocketenv_tui.api.exec_stream import ExecEvent, ExecStreamUnsupported, stream_exec
 from pocketenv_tui.api.models import STATUS_RUNNING, Sandbox, SandboxPage, items_of
 from pocketenv_tui.api.namespaces.base import Namespace
 from pocketenv_tui.api.pagination import iterate_pages
@@ -53,6 +54,8 @@ class SandboxesNamespace(Namespace):
     def __init__(self, xrpc: XrpcTransport, config: ClientConfig, *, exec_timeout: float) -> None:
         super().__init__(xrpc, config, self.resolve_id)
         self.exec_timeout = exec_timeout
+        # Whether the server streams exec output (None until a call tells).
+        self.exec_stream_offered: bool | None = None
         self._ids: dict[str, str] = {}
         self._resolve_lock = asyncio.Lock()
 
@@ -260,6 +263,36 @@ class SandboxesNamespace(Namespace):
             http_timeout = timeout + EXEC_GRACE_SECONDS
         data = await self._xrpc.call("sandbox.exec", {"id": sandbox_id}, body, timeout=http_timeout)
         return ExecResult.from_json(data)
+
+    async def exec_stream(
+        self,
+        id: str,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - forwarded to the server's exec limit
+    ) -> AsyncIterator[ExecEvent]:
+        """Run one shell command and yield its output while it runs (local-backend extension).
+
+        Yields :class:`~pocketenv_tui.api.exec_stream.ExecOutput` pieces (stdout and stderr in
+        the order the server read them), heartbeats, then one ``ExecFinished``. Stopping the
+        iteration (or cancelling its task) kills the command. A server without the extension
+        raises :class:`~pocketenv_tui.api.exec_stream.ExecStreamUnsupported` (remembered, so
+        later calls raise it at once): use :meth:`exec` there.
+        """
+        if self.exec_stream_offered is False:
+            raise ExecStreamUnsupported()
+        sandbox_id = await self.resolve_id(id)
+        line = command if isinstance(command, str) else shlex.join(command)
+        body: dict[str, Any] = {"command": line}
+        if timeout is not None:
+            body["timeout"] = timeout
+        try:
+            async for event in stream_exec(self._xrpc, sandbox_id, body):
+                self.exec_stream_offered = True
+                yield event
+        except ExecStreamUnsupported:
+            self.exec_stream_offered = False
+            raise
 
     # --- ports and VS Code --------------------------------------------------------------
 

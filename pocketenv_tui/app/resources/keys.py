@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from pocketenv_tui.api.resource_models import SshKeys, TailscaleKey
+from pocketenv_tui.app.clipboard import copy_with_notice
 from pocketenv_tui.app.resources.form import Field, FormRefused, Values
 from pocketenv_tui.app.resources.keygen import generate_ed25519
 from pocketenv_tui.app.resources.pane import ResourcePane
@@ -161,8 +162,7 @@ class SshKeysPane(ResourcePane):
         if self.keys is None or not self.keys.public_key:
             self.notify("There is no public key to copy.", severity="warning")
             return
-        self.app.copy_to_clipboard(self.keys.public_key)
-        self.notify("Public key copied.", title=self.title)
+        copy_with_notice(self.app, self.keys.public_key, "Public key copied.", title=self.title)
 
 
 class TailscalePane(ResourcePane):

@@ -1,6 +1,7 @@
 """Secrets and variables: records named in UPPER_SNAKE_CASE, with add, edit, replace, delete.
 
-Both become environment variables of the sandbox (secret values win) the next time it starts.
+Both become environment variables of the sandbox (secret values win): of every process a
+running sandbox starts from then on (exec, shells, services), and at every start.
 Adding a name that already exists asks to replace that record's value instead of failing.
 """
 
@@ -110,7 +111,7 @@ class SecretsPane(NamedPane):
     EMPTY = "No secrets. Press a to add one; values are sealed and never shown."
     BINDINGS = [
         Binding("a", "add", "Add secret", id="secrets.add"),
-        Binding("e,enter", "edit", "Edit", id="secrets.edit"),
+        Binding("enter", "edit", "Edit", id="secrets.edit"),
         Binding("d,delete", "delete", "Delete", id="secrets.delete"),
     ]
 
@@ -136,7 +137,7 @@ class VariablesPane(NamedPane):
     EMPTY = "No variables. Press a to add one."
     BINDINGS = [
         Binding("a", "add", "Add variable", id="variables.add"),
-        Binding("e,enter", "edit", "Edit", id="variables.edit"),
+        Binding("enter", "edit", "Edit", id="variables.edit"),
         Binding("d,delete", "delete", "Delete", id="variables.delete"),
     ]
 

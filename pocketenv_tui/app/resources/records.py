@@ -1,19 +1,31 @@
-"""Files and volumes: records placed into the sandbox's filesystem when it starts."""
+"""Files and volumes: records placed into the sandbox's filesystem.
+
+A file goes into a running sandbox at once (and is removed from it when its record is, if
+the sandbox did not change it since). A volume can only be mounted when the sandbox starts:
+a server that knows (the local backend's ``appliesAtNextStart``) has such a row marked
+"applies at next start", and both tabs offer ``R``, a restart (stop, then start) after a
+confirmation. Servers that do not say leave the mark out; the key is there all the same.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import Static
 
 from pocketenv_tui.api.resource_models import SandboxFile, Volume
 from pocketenv_tui.app.resources.form import Field, FormRefused, FormScreen, Values
 from pocketenv_tui.app.resources.pane import TablePane
 from pocketenv_tui.app.resources.rules import absolute_path_error, required_error
 from pocketenv_tui.app.sandbox_rows import Cell
+from pocketenv_tui.app.screens.confirm import ConfirmScreen
 
 MAX_FILE_BYTES = 64 * 1024  # what the servers accept for one file's content
 
@@ -40,21 +52,80 @@ def _content_or_file(values: Values) -> dict[str, str]:
     return {}
 
 
-class FilesPane(TablePane[SandboxFile]):
-    COLUMNS = [("path", "PATH"), ("created", "CREATED")]
-    EMPTY = "No files. Press a to add one; its content is sealed and written into the sandbox at start."
-    MUTATING = frozenset({"add", "edit", "delete"})
+NEXT_START = "applies at next start"
+
+
+def next_start_cell(pending: bool | None) -> Cell:
+    """The STATUS cell: the mark on a record that waits for the sandbox's next start."""
+    return Cell(NEXT_START, 1, style="bold italic") if pending else Cell("", 0)
+
+
+class RestartToApply(TablePane[Any]):
+    """A table of records some of which may wait for the sandbox's next start: the mark, a
+    note saying so, and ``R`` to restart the sandbox (stop + start) after a confirmation."""
+
+    WAITING_NOTE: ClassVar[str] = ""
+
+    def compose_extra(self) -> ComposeResult:
+        yield Static(self.WAITING_NOTE, id=f"{self.id}-waiting", classes="pane-note")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(f"#{self.id}-waiting").display = False
+
+    @property
+    def waiting(self) -> list[Any]:
+        """The records marked as applying at the next start."""
+        return [item for item in self.items.values() if item.applies_at_next_start]
+
+    def show(self, items: Mapping[str, Any]) -> None:
+        super().show(items)
+        self.query_one(f"#{self.id}-waiting").display = bool(self.waiting)
+
+    def action_restart(self) -> None:
+        if self.refused("restart"):
+            return
+        name = self.sandbox.name
+        waiting = len(self.waiting)
+        what = f"{waiting} marked record{'s' if waiting != 1 else ''} then take effect" if waiting else "every record is applied"
+        question = f"Restart {name} now?\nIts processes and shells end, and {what}."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(escape(f"Restarting {name}…"), title=self.title)
+                self.run_call(self._restart, f"Could not restart {name}", f"{name} restarted.")
+
+        self.app.push_screen(ConfirmScreen(question, yes_label="Restart"), answered)
+
+    async def _restart(self) -> None:
+        sandbox_id = self.sandbox_id
+        await self.client.sandboxes.stop(sandbox_id)
+        forget_shells = getattr(self.app, "forget_shells", None)
+        if callable(forget_shells):
+            forget_shells(sandbox_id)  # stopping a sandbox ends its shells
+        await self.client.sandboxes.start(sandbox_id)
+        self.sandbox = await self.client.sandboxes.wait_until_running(sandbox_id, timeout=120.0, interval=0.5)
+
+
+class FilesPane(RestartToApply):
+    COLUMNS = [("path", "PATH"), ("status", "STATUS"), ("created", "CREATED")]
+    EMPTY = ("No files. Press a to add one; its content is sealed and written into the sandbox "
+             "(at once when it runs, and at every start).")
+    WAITING_NOTE = ("A marked file lies under a directory the running sandbox cannot have yet: it is written "
+                    "at the next start. Press R to restart the sandbox now.")
+    MUTATING = frozenset({"add", "edit", "delete", "restart"})
     BINDINGS = [
         Binding("a", "add", "Add file", id="files.add"),
-        Binding("e,enter", "edit", "Edit", id="files.edit"),
+        Binding("enter", "edit", "Edit", id="files.edit"),
         Binding("d,delete", "delete", "Delete", id="files.delete"),
+        Binding("R", "restart", "Restart", id="files.restart"),
     ]
 
     async def fetch(self) -> Mapping[str, SandboxFile]:
         return {item.id: item async for item in self.client.files.iterate(self.sandbox_id)}
 
     def cells(self, item: SandboxFile) -> tuple[object, ...]:
-        return (Cell(item.path, item.path), self.created_cell(item.created_at))
+        return (Cell(item.path, item.path), next_start_cell(item.applies_at_next_start), self.created_cell(item.created_at))
 
     def action_add(self) -> None:
         if not self.refused("add"):
@@ -109,21 +180,30 @@ class FilesPane(TablePane[SandboxFile]):
             )
 
 
-class VolumesPane(TablePane[Volume]):
-    COLUMNS = [("name", "NAME"), ("path", "MOUNT PATH"), ("created", "CREATED")]
-    EMPTY = "No volumes. Press a to add one; it persists across restarts."
-    MUTATING = frozenset({"add", "edit", "delete"})
+class VolumesPane(RestartToApply):
+    COLUMNS = [("name", "NAME"), ("path", "MOUNT PATH"), ("status", "STATUS"), ("created", "CREATED")]
+    EMPTY = ("No volumes. Press a to add one; it persists across restarts and is mounted when the sandbox "
+             "starts.")
+    WAITING_NOTE = ("A running sandbox mounts volumes only when it starts: marked ones take effect at the "
+                    "next start. Press R to restart the sandbox now.")
+    MUTATING = frozenset({"add", "edit", "delete", "restart"})
     BINDINGS = [
         Binding("a", "add", "Add volume", id="volumes.add"),
-        Binding("e,enter", "edit", "Edit", id="volumes.edit"),
+        Binding("enter", "edit", "Edit", id="volumes.edit"),
         Binding("d,delete", "delete", "Delete", id="volumes.delete"),
+        Binding("R", "restart", "Restart to apply", id="volumes.restart"),
     ]
 
     async def fetch(self) -> Mapping[str, Volume]:
         return {item.id: item async for item in self.client.volumes.iterate(self.sandbox_id)}
 
     def cells(self, item: Volume) -> tuple[object, ...]:
-        return (Cell(item.name, item.name), Text(item.path or "-"), self.created_cell(item.created_at))
+        return (
+            Cell(item.name, item.name),
+            Text(item.path or "-"),
+            next_start_cell(item.applies_at_next_start),
+            self.created_cell(item.created_at),
+        )
 
     def action_add(self) -> None:
         if not self.refused("add"):

@@ -35,7 +35,7 @@ class ServicesPane(TablePane[Service]):
     MUTATING = frozenset({"add", "edit", "delete", "start", "stop", "restart"})
     BINDINGS = [
         Binding("a", "add", "Add service", id="services.add"),
-        Binding("e,enter", "edit", "Edit", id="services.edit"),
+        Binding("enter", "edit", "Edit", id="services.edit"),
         Binding("s", "start", "Start", id="services.start"),
         Binding("x", "stop", "Stop", id="services.stop"),
         Binding("R", "restart", "Restart", id="services.restart"),

@@ -40,6 +40,10 @@ TABS: list[tuple[str, str, type[ResourcePane]]] = [
 ]
 
 
+# Titles where the full ones do not fit in one row (80 columns).
+SHORT_TITLES = {"variables": "Vars", "volumes": "Vols", "ssh-keys": "SSH", "tailscale": "TS", "provider": "Prov"}
+
+
 class ResourceTabs(TabbedContent):
     BINDINGS = [
         Binding("right_square_bracket", "next_tab", "Next tab", id="resources.next"),
@@ -76,6 +80,11 @@ class ResourceTabs(TabbedContent):
         interval = self.refresh_seconds or getattr(self.app, "refresh_interval", None) or DEFAULT_REFRESH
         self.set_interval(interval, self.reload_active)
         self.call_after_refresh(self.reload_active)
+
+    def use_short_titles(self, short: bool) -> None:
+        for tab_id, title, _ in TABS:
+            if tab_id in self.tab_ids:
+                self.get_tab(f"tab-{tab_id}").label = SHORT_TITLES.get(tab_id, title) if short else title
 
     def pane(self, tab_id: str) -> ResourcePane:
         return self.query_one(f"#{tab_id}", ResourcePane)

@@ -8,81 +8,74 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Label, Static
+from textual.widget import Widget
+from textual.widgets import Label, Static
 
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.resource_models import Port
+from pocketenv_tui.app.clipboard import copy_with_notice
 from pocketenv_tui.app.errors import describe_error
-from pocketenv_tui.app.formatting import (
-    format_sandbox_resources,
-    format_timestamp,
-    format_uptime,
-    protections_text,
-    status_text,
-    theme_colour,
-)
 from pocketenv_tui.app.resources import ResourceTabs
-from pocketenv_tui.app.sandbox_rows import Cell, base_name
+from pocketenv_tui.app.sandbox_fields import field_rows, fields_grid, summary_line
+from pocketenv_tui.app.sandbox_rows import Cell
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.expose import ExposeRequest, ExposeScreen
 from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
 from pocketenv_tui.app.stylesheets import stylesheets
 from pocketenv_tui.app.widgets.context_header import ContextHeader
+from pocketenv_tui.app.widgets.exec_panel import ExecPanel
 from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
 
+COMPACT_WIDTH = 110
+COMPACT_HEIGHT = 34
 PORT_COLUMNS = [("port", "PORT"), ("description", "DESCRIPTION"), ("url", "PREVIEW URL")]
-MAX_EXEC_OUTPUT = 200_000  # characters kept on screen; the rest is cut with a note
+EXEC_OPEN = "-exec-open"  # the exec view takes the screen's body (styles/sandbox.tcss)
 
 
-def port_cells(port: Port) -> tuple[object, ...]:
-    return (
-        Cell(str(port.port), port.port, justify="right"),
-        port.description or "-",
-        port.preview_url or "-",
-    )
+class PortsTable(LiveTable):
+    """The ports, with the keys that act on the highlighted port (active while it has focus)."""
+
+    BINDINGS = [
+        Binding("p", "screen.expose", "Expose", id="sandbox.expose"),
+        Binding("u", "screen.unexpose", "Unexpose", id="sandbox.unexpose"),
+        Binding("c", "screen.copy_url", "Copy URL", id="sandbox.copy_url"),
+        Binding("o", "screen.open_url", "Open URL", id="sandbox.open_url"),
+    ]
 
 
-def exec_transcript(command: str, stdout: str, stderr: str, exit_code: int) -> Text:
-    """What the exec panel shows: the command, its output (stderr marked) and the exit code."""
-    text = Text()
-    text.append(f"$ {command}\n", style="bold")
-    if stdout:
-        text.append(stdout if stdout.endswith("\n") else stdout + "\n")
-    if stderr:
-        text.append(stderr if stderr.endswith("\n") else stderr + "\n", style="italic")
-    if len(text.plain) > MAX_EXEC_OUTPUT:
-        text = text[-MAX_EXEC_OUTPUT:]
-        text = Text("… (earlier output cut)\n", style="dim") + text
-    text.append(f"exit code {exit_code}", style="bold" if exit_code == 0 else "bold reverse")
-    return text
+# Narrow: the URL before the description, so it is the description that gets cut.
+COMPACT_PORT_COLUMNS = [("port", "PORT"), ("url", "PREVIEW URL"), ("description", "DESCRIPTION")]
+
+
+def port_cells(port: Port, compact: bool = False) -> tuple[object, ...]:
+    number = Cell(str(port.port), port.port, justify="right")
+    if compact:
+        return (number, port.preview_url or "-", port.description or "-")
+    return (number, port.description or "-", port.preview_url or "-")
 
 
 class SandboxScreen(Screen[None]):
     CSS_PATH = stylesheets("sandbox", "resources", "dialogs")
     BINDINGS = [
         Binding("escape", "back", "Back", id="sandbox.back"),
-        Binding("p", "expose", "Expose", id="sandbox.expose"),
-        Binding("u", "unexpose", "Unexpose", id="sandbox.unexpose"),
-        Binding("c", "copy_url", "Copy", id="sandbox.copy_url"),
-        Binding("o", "open_url", "Open", id="sandbox.open_url"),
         Binding("e", "exec", "Exec", id="sandbox.exec"),
         Binding("t", "shell", "Shell", id="sandbox.shell"),
         Binding("v", "vscode", "VS Code", id="sandbox.vscode"),
         Binding("s", "start", "Start", id="sandbox.start", show=False),
         Binding("x", "stop", "Stop", id="sandbox.stop", show=False),
         Binding("r", "refresh", "Refresh", id="sandbox.refresh"),
+        Binding("f", "toggle_fields", "Fields", id="sandbox.fields"),
         Binding("right_square_bracket", "resource_tab(1)", "Tabs", id="sandbox.next_tab", key_display="]"),
         Binding("left_square_bracket", "resource_tab(-1)", "Previous tab", id="sandbox.previous_tab", key_display="[", show=False),
         Binding("question_mark", "help", "Help", id="sandbox.help"),
@@ -93,8 +86,7 @@ class SandboxScreen(Screen[None]):
         self.sandbox = sandbox
         self.ports: dict[str, Port] = {}
         self.ports_loaded = False
-        self.exec_count = 0
-        self.last_exec: tuple[str, int] | None = None
+        self._focus_before_exec: Widget | None = None
         self.vscode_url: str | None = None
         self.busy: str | None = None
         self.field_values: dict[str, str] = {}
@@ -106,6 +98,7 @@ class SandboxScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield ContextHeader(id="context-header")
         yield Static("", id="problem", classes="banner")
+        yield Static("", id="summary")
         with Horizontal(id="sandbox-body"):
             with Vertical(id="fields-pane"):
                 yield Label("Sandbox", classes="pane-title")
@@ -113,12 +106,10 @@ class SandboxScreen(Screen[None]):
                 yield Static("", id="vscode", classes="note")
             with Vertical(id="ports-pane"):
                 yield Label("Ports", classes="pane-title")
-                yield LiveTable(id="ports")
-                yield Static("No exposed ports. Press p to expose one.", id="ports-empty", classes="empty-state")
+                yield PortsTable(id="ports")
+                yield Static("No exposed ports. Tab here, then p exposes one.", id="ports-empty", classes="empty-state")
         yield ResourceTabs(self.pocketenv.client, self.sandbox, read_only=self.pocketenv.read_only)
-        with VerticalScroll(id="exec-pane"):
-            yield Static("", id="exec-output")
-        yield Input(placeholder="command to run in the sandbox (enter runs, esc closes)", id="exec-input", classes="prompt-line")
+        yield ExecPanel(self.sandbox.id, id="exec-panel")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -126,15 +117,42 @@ class SandboxScreen(Screen[None]):
         header.context_label = self.pocketenv.context.label
         header.view_label = f"sandbox {self.sandbox.name}"
         self.query_one("#problem").display = False
-        self.query_one("#exec-pane").display = False
-        self.query_one("#exec-input").display = False
         self.query_one("#vscode").display = False
-        self.query_one("#ports", LiveTable).set_columns(PORT_COLUMNS)
+        self.query_one("#ports", LiveTable).set_columns(
+            COMPACT_PORT_COLUMNS if self.has_class("-compact") else PORT_COLUMNS
+        )
         self.show_fields()
-        self.query_one("#ports", LiveTable).focus()
+        # The keyboard starts in the visible tab, so the keys its hints name work at once; the
+        # port keys belong to the ports table (tab to it), so no key means two things.
+        self.call_after_refresh(self._focus_visible_tab)
+
+    def _focus_visible_tab(self) -> None:
+        pane = self.query_one(ResourceTabs).active_pane
+        if pane is not None:
+            pane.focus_main()
+        else:
+            self.query_one("#ports", LiveTable).focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_now()
+
+    # -- layout -----------------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        # Below this the fields panel would leave the tabs no rows: a summary line replaces it
+        # (f shows the fields), the ports take the full width and the tab titles get short.
+        compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+        if compact != self.has_class("-compact"):
+            self.set_class(compact, "-compact")
+            self.query_one(ResourceTabs).use_short_titles(compact)
+            self.query_one("#ports", LiveTable).set_columns(COMPACT_PORT_COLUMNS if compact else PORT_COLUMNS)
+            if self.ports_loaded:
+                self.show_ports(list(self.ports.values()))
+            self.refresh_bindings()
+
+    def action_toggle_fields(self) -> None:
+        self.toggle_class("-show-fields")
+        if not self.has_class("-show-fields"):
+            self.call_after_refresh(self._focus_visible_tab)  # the tabs are back
 
     def on_screen_suspend(self) -> None:
         self.workers.cancel_group(self, "poll-sandbox")
@@ -174,51 +192,20 @@ class SandboxScreen(Screen[None]):
             await asyncio.sleep(min(60.0, interval * 2**failures) if failures else interval)
 
     def show_fields(self) -> None:
-        sandbox = self.sandbox
+        variables = self.app.theme_variables
         now = self.pocketenv.now()
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        status = self.busy or sandbox.status or "UNKNOWN"
-        protections = protections_text(sandbox, self.app.theme_variables)
-        resources = format_sandbox_resources(sandbox)
-        rows: list[tuple[str, Text | str]] = [
-            ("Name", sandbox.name),
-            ("ID", sandbox.id),
-            ("Status", status_text(status, self.app.theme_variables)),
-            ("Up", format_uptime(sandbox.status or "", sandbox.started_at, now)),
-            ("Isolation", sandbox.isolation or "-"),
-        ]
-        if protections is not None:
-            rows.append(("Protections", protections[0]))
-        rows += [
-            ("Resources", resources),
-            ("Base", base_name(sandbox) or "-"),
-            ("Provider", sandbox.provider or "-"),
-            ("Created", format_timestamp(sandbox.created_at)),
-            ("Started", format_timestamp(sandbox.started_at)),
-            ("Repo", sandbox.repo or "-"),
-        ]
-        if protections is not None and protections[1] is not None:
-            rows.append(("Off", protections[1]))
-        if sandbox.limits is not None and sandbox.limits.pids is not None:
-            rows.append(("Processes", f"at most {sandbox.limits.pids}"))
-        if sandbox.warnings:
-            colour = theme_colour("warning", self.app.theme_variables)
-            rows.append(("Warnings", Text("\n".join(sandbox.warnings), style=colour or "")))
-        if sandbox.description:
-            rows.append(("About", sandbox.description))
+        rows = field_rows(self.sandbox, now, variables, self.busy)
         self.field_values = {label: str(value) for label, value in rows}
-        for label, value in rows:
-            grid.add_row(label, value if isinstance(value, Text) else Text(value))
-        self.query_one("#fields", Static).update(grid)
+        self.query_one("#fields", Static).update(fields_grid(rows))
+        self.query_one("#summary", Static).update(summary_line(self.sandbox, now, variables, self.busy))
 
     def show_ports(self, ports: list[Port]) -> None:
         had_ports = bool(self.ports)
         self.ports = {str(port.port): port for port in ports}
         self.ports_loaded = True
         table = self.query_one("#ports", LiveTable)
-        table.show_rows({key: port_cells(port) for key, port in self.ports.items()})
+        compact = self.has_class("-compact")
+        table.show_rows({key: port_cells(port, compact) for key, port in self.ports.items()})
         self.query_one("#ports-empty").display = not self.ports
         if had_ports != bool(self.ports):
             # Only then do the port keys change state; a footer refresh re-styles every key.
@@ -229,10 +216,14 @@ class SandboxScreen(Screen[None]):
         return self.ports.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.has_class(EXEC_OPEN):
+            return False  # the exec view has the keyboard (its keys are its own)
         if action in self.pocketenv.MUTATING_ACTIONS and self.pocketenv.read_only:
             return False
         if action in ("unexpose", "copy_url", "open_url"):
             return True if self.ports else None
+        if action == "toggle_fields":
+            return self.has_class("-compact")  # the wide layout always shows them
         return True
 
     def _report(self, exc: PocketenvError, doing: str) -> None:
@@ -308,8 +299,7 @@ class SandboxScreen(Screen[None]):
         if port is None or not port.preview_url:
             self.notify("No preview URL to copy.", severity="warning")
             return
-        self.app.copy_to_clipboard(port.preview_url)
-        self.notify(escape(f"Copied {port.preview_url}"), title="Ports")
+        copy_with_notice(self.app, port.preview_url, f"Copied {port.preview_url}", title="Ports")
 
     def action_open_url(self) -> None:
         port = self.selected_port()
@@ -320,47 +310,26 @@ class SandboxScreen(Screen[None]):
         self.notify(escape(f"Opening {port.preview_url}"), title="Ports")
 
     # -- exec -------------------------------------------------------------------------------------
+    # The exec view is its own widget (widgets/exec_panel.py); the screen only shows it in
+    # place of its body and gives the focus back when it closes.
     def action_exec(self) -> None:
         if self._refused("exec"):
             return
-        field = self.query_one("#exec-input", Input)
-        field.display = True
-        self.set_focus(field)  # keys typed right after "e" belong to the command
+        if not self.has_class(EXEC_OPEN):
+            self._focus_before_exec = self.focused
+            self.add_class(EXEC_OPEN)
+            self.refresh_bindings()
+        self.query_one(ExecPanel).open()  # keys typed right after "e" belong to the command
 
-    def on_key(self, event) -> None:
-        if event.key == "escape" and isinstance(self.focused, Input):
-            event.stop()
-            self._close_exec_input()
-
-    def _close_exec_input(self) -> None:
-        field = self.query_one("#exec-input", Input)
-        field.value = ""
-        field.display = False
-        self.set_focus(self.query_one("#ports", LiveTable))
-
-    @on(Input.Submitted, "#exec-input")
-    def _exec_submitted(self, event: Input.Submitted) -> None:
-        command = event.value.strip()
-        if not command:
-            return
-        event.input.value = ""
-        self.run_worker(partial(self._exec, self.sandbox.id, command), group="exec", exit_on_error=False)
-
-    async def _exec(self, sandbox_id: str, command: str) -> None:
-        pane = self.query_one("#exec-pane")
-        output = self.query_one("#exec-output", Static)
-        pane.display = True
-        output.update(Text(f"$ {command}\n… running", style="dim"))
-        try:
-            result = await self.pocketenv.client.sandboxes.exec(sandbox_id, command)
-        except PocketenvError as exc:
-            problem = describe_error(exc, self.pocketenv.context, "Could not run the command")
-            output.update(Text(f"$ {command}\n{problem.one_line()}\n{problem.fix}"))
-            return
-        self.exec_count += 1
-        self.last_exec = (command, result.exit_code)
-        output.update(exec_transcript(command, result.stdout, result.stderr, result.exit_code))
-        pane.scroll_end(animate=False)
+    @on(ExecPanel.Closed)
+    def _exec_closed(self) -> None:
+        self.remove_class(EXEC_OPEN)
+        self.refresh_bindings()
+        before, self._focus_before_exec = self._focus_before_exec, None
+        if before is not None and before.is_attached and before.focusable:
+            before.focus()
+        else:
+            self.query_one("#ports", LiveTable).focus()
 
     # -- VS Code, shell, lifecycle ------------------------------------------------------------------
     def action_vscode(self) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -21,16 +19,19 @@ from textual.widgets import DataTable, Input, Static
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.first_page import load_client_modules
 from pocketenv_tui.api.models import Sandbox
-from pocketenv_tui.app.commands import DESCRIPTIONS, CommandError, parse_command
 from pocketenv_tui.app.errors import describe_error
 from pocketenv_tui.app.formatting import format_duration
 from pocketenv_tui.app.sandbox_rows import (
     CATALOG_COLUMNS,
+    FULL_LAYOUT,
     SANDBOX_COLUMNS,
+    RowLayout,
     catalog_cells,
     matches_filter,
     sandbox_cells,
 )
+from pocketenv_tui.app.screens.list_commands import VIEWS, ListCommands, SandboxCommands
+from pocketenv_tui.app.widgets.command_line import CommandLine
 from pocketenv_tui.app.widgets.context_header import ContextHeader
 from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
@@ -41,11 +42,6 @@ if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
     from pocketenv_tui.app.screens.create import CreateRequest
 
-VIEWS: dict[str, str] = {
-    "mine": "my sandboxes",
-    "running": "running sandboxes",
-    "catalog": "template catalog",
-}
 PENDING_LABELS = {"start": "STARTING…", "stop": "STOPPING…", "delete": "DELETING…"}
 DONE_WORDS = {"start": "is running", "stop": "stopped", "delete": "deleted"}
 SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell"}
@@ -53,36 +49,15 @@ SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell"}
 # hidden Input costs start-up time and nobody can type before the list is up).
 PROMPTS = {
     "filter": "filter (enter keeps it, esc clears)",
-    "command": ":command (tab: none, enter runs, esc closes)",
+    "command": ":command (tab completes, enter runs, esc closes)",
 }
 MAX_BACKOFF = 60.0
-
-
-class SandboxCommands(Provider):
-    """ctrl+p: commands for the highlighted sandbox, and the views."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        screen = self.screen
-        if not isinstance(screen, SandboxesScreen):
-            return []
-        return screen.palette_commands()
-
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
 CLIENT_LOAD_DELAY = 0.5  # seconds after the first list before loading the full client
 
 
-class SandboxesScreen(Screen[None]):
+class SandboxesScreen(ListCommands, Screen[None]):
     """Sandboxes (mine or running) or the catalog, polled by one exclusive worker."""
 
     COMMANDS = {SandboxCommands}
@@ -118,6 +93,7 @@ class SandboxesScreen(Screen[None]):
         self.poll_count = 0
         self._poll_generation = 0
         self._skip_next_fetch = False
+        self.row_layout = FULL_LAYOUT
 
     @property
     def pocketenv(self) -> PocketenvApp:
@@ -254,19 +230,26 @@ class SandboxesScreen(Screen[None]):
         table = self.query_one(LiveTable)
         if self.view == "catalog":
             rows = {
-                key: catalog_cells(item, now)
+                key: catalog_cells(item, now, self.row_layout)
                 for key, item in self.items.items()
                 if matches_filter(item, self.filter_text)
             }
         else:
             variables = self.app.theme_variables
             rows = {
-                key: sandbox_cells(item, now, variables, self.pending.get(key))
+                key: sandbox_cells(item, now, variables, self.pending.get(key), self.row_layout)
                 for key, item in self.items.items()
                 if matches_filter(item, self.filter_text)
             }
         table.show_rows(rows)
         self._update_empty_state()
+
+    def on_resize(self, event: events.Resize) -> None:
+        layout = RowLayout.for_width(event.size.width)
+        if layout != self.row_layout:
+            self.row_layout = layout
+            self.render_rows()
+            self.query_one(LiveTable).refit()  # cells may have shrunk: measure the columns afresh
 
     def _update_empty_state(self) -> None:
         empty = self.query_one("#empty", Static)
@@ -501,7 +484,10 @@ class SandboxesScreen(Screen[None]):
         if not missing or not self.is_attached:  # detached: the app quit on its first frame
             return None
         fields = [
-            Input(placeholder=PROMPTS[name], id=name, classes="prompt-line") for name in missing
+            CommandLine(self.command_arguments, placeholder=PROMPTS[name], id=name, classes="prompt-line")
+            if name == "command"
+            else Input(placeholder=PROMPTS[name], id=name, classes="prompt-line")
+            for name in missing
         ]
         for field in fields:
             field.display = False
@@ -622,100 +608,8 @@ class SandboxesScreen(Screen[None]):
         self._update_empty_state()
         self.refresh_now()
 
-    # -- command line, help -------------------------------------------------------------------------
-    async def action_command_line(self) -> None:
-        field = await self._open_prompt("command")
-        field.value = ""
-        field.display = True
-        self.set_focus(field)
-
-    def close_command_line(self) -> None:
-        self._hide_prompt("command")
-        self.set_focus(self.query_one(LiveTable))
-
     @on(Input.Submitted, "#command")
     def _command_submitted(self, event: Input.Submitted) -> None:
         text = event.value
         self.close_command_line()
         self.run_command(text)
-
-    def run_command(self, text: str) -> None:
-        try:
-            command = parse_command(text)
-        except CommandError as exc:
-            self.notify(escape(str(exc)), severity="warning", title="Command")
-            return
-        name, args = command.name, command.args
-        if name == "sandboxes":
-            self.set_view("mine")
-        elif name == "running":
-            self.set_view("running")
-        elif name == "catalog":
-            self.set_view("catalog")
-        elif name == "quit":
-            self.app.exit(0)
-        elif name == "help":
-            self.action_help()
-        elif name == "refresh":
-            self.refresh_now()
-        elif name == "ctx":
-            self.pocketenv.choose_context(args[0] if args else None)
-        elif name == "theme":
-            self._set_theme(args)
-        elif name == "sort":
-            self._sort_command(args)
-
-    def _set_theme(self, args: tuple[str, ...]) -> None:
-        if not args:
-            self.app.action_change_theme()
-            return
-        if args[0] not in self.app.available_themes:
-            names = ", ".join(sorted(self.app.available_themes))
-            self.notify(f"Unknown theme {escape(args[0])}. Themes: {names}", severity="warning")
-            return
-        self.app.theme = args[0]
-
-    def _sort_command(self, args: tuple[str, ...]) -> None:
-        columns = dict(CATALOG_COLUMNS if self.view == "catalog" else SANDBOX_COLUMNS)
-        by_label = {label.casefold(): key for key, label in columns.items()}
-        if not args:
-            self.notify("Usage: :sort COLUMN [desc], e.g. :sort created desc", severity="warning")
-            return
-        wanted = args[0].casefold()
-        column = wanted if wanted in columns else by_label.get(wanted)
-        if column is None:
-            self.notify(f"No column {escape(args[0])}. Columns: {', '.join(columns)}", severity="warning")
-            return
-        reverse = len(args) > 1 and args[1].casefold() in {"desc", "reverse", "-"}
-        self.query_one(LiveTable).sort_by(column, reverse=reverse)
-
-    def action_help(self) -> None:
-        from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
-
-        self.app.push_screen(HelpScreen(f"{VIEWS[self.view]}", describe_bindings(self), DESCRIPTIONS))
-
-    # -- palette --------------------------------------------------------------------------------------
-    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        commands: list[tuple[str, str, Callable[[], object]]] = []
-        sandbox = self.selected() if self.view != "catalog" else None
-        read_only = self.pocketenv.read_only
-        if sandbox is not None:
-            name = sandbox.name
-            commands.append((f"Open {name}", "Fields, ports and exec", self.action_open))
-            if not read_only:
-                commands += [
-                    (f"Shell in {name}", "Open a terminal in the sandbox", self.action_shell),
-                    (f"Start {name}", "Start the highlighted sandbox", self.action_start),
-                    (f"Stop {name}", "Stop the highlighted sandbox", self.action_stop),
-                    (f"Delete {name}", "Delete the highlighted sandbox (asks first)", self.action_delete),
-                ]
-        if not read_only:
-            commands.append(("Create sandbox", "Open the create form", self.action_create))
-        commands += [
-            ("View: my sandboxes", ":sandboxes", lambda: self.set_view("mine")),
-            ("View: running sandboxes", ":running", lambda: self.set_view("running")),
-            ("View: template catalog", ":catalog", lambda: self.set_view("catalog")),
-            ("Switch context", ":ctx", lambda: self.pocketenv.choose_context(None)),
-            ("Refresh", "Poll the API now", self.refresh_now),
-        ]
-        return commands

@@ -8,10 +8,31 @@ column span of every key so a click still runs it.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.widget import Widget
+
+MORE = " …"  # marks that keys were left out (help lists them all)
+KEEP = 3
+# What goes first when the line is too narrow: 0 = lowest priority, KEEP = never left out.
+# Quit is ctrl+q (and :q) everywhere and enter opens what is highlighted: both are known
+# without the footer, so they give way to the keys of the view.
+LOW_PRIORITY_ACTIONS = {
+    "refresh", "resource_tab", "back", "previous_tab", "next_tab", "sort", "sort_reverse", "quit", "open",
+    "command_line",
+}  # fmt: skip
+KEPT_ACTIONS = {"help", "dismiss_help"}
+
+
+def _priority(binding: Binding) -> int:
+    action = binding.action.split("(", 1)[0].removeprefix("screen.").removeprefix("app.")
+    if action in KEPT_ACTIONS:
+        return KEEP
+    if action in LOW_PRIORITY_ACTIONS:
+        return 0
+    return 1
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -68,27 +89,57 @@ class KeyFooter(Widget, can_focus=False):
             shown.append((binding, active.enabled))
         return shown
 
+    def _entry_width(self, binding: Binding) -> int:
+        return cell_len(f" {self.app.get_key_display(binding)} {binding.description} ")
+
+    def fitting_bindings(self, width: int) -> tuple[list[tuple[Binding, bool]], bool]:
+        """The keys that fit in ``width`` cells, and whether some were left out. Low-priority
+        keys go first (refresh, tabs, back, quit), then the rightmost ordinary ones; help
+        stays, so `?` always tells what was left out."""
+        shown = self.shown_bindings()
+        total = sum(self._entry_width(binding) for binding, _ in shown)
+        if total <= width:
+            return shown, False
+        room = width - cell_len(MORE)
+        order = sorted(
+            range(len(shown)),
+            key=lambda i: (_priority(shown[i][0]), -i),
+        )
+        dropped: set[int] = set()
+        for index in order:
+            if total <= room or _priority(shown[index][0]) >= KEEP:
+                break
+            dropped.add(index)
+            total -= self._entry_width(shown[index][0])
+        return [entry for index, entry in enumerate(shown) if index not in dropped], True
+
     def render(self) -> Text:
         key_style = self.get_component_rich_style("key-footer--key", partial=True)
         description_style = self.get_component_rich_style("key-footer--description", partial=True)
         disabled_style = self.get_component_rich_style("key-footer--disabled", partial=True)
         line = Text(no_wrap=True, overflow="crop", end="")
         spans: list[tuple[int, int, str]] = []
-        for binding, enabled in self.shown_bindings():
+        palette = self._palette_binding()
+        label = (
+            Text.assemble(
+                (f" {self.app.get_key_display(palette)} ", key_style),
+                (f"{palette.description} ", description_style),
+            )
+            if palette is not None
+            else Text("")
+        )
+        room = self.size.width - label.cell_len
+        bindings, cut = self.fitting_bindings(room)
+        for binding, enabled in bindings:
             start = line.cell_len
             line.append(f" {self.app.get_key_display(binding)} ", key_style if enabled else disabled_style)
             line.append(f"{binding.description} ", description_style if enabled else disabled_style)
             spans.append((start, line.cell_len, binding.key.split(",")[0]))
-        palette = self._palette_binding()
+        if cut:
+            line.append(MORE, disabled_style)
+        if line.cell_len > room:
+            line.truncate(max(0, room))
         if palette is not None:
-            label = Text.assemble(
-                (f" {self.app.get_key_display(palette)} ", key_style),
-                (f"{palette.description} ", description_style),
-            )
-            room = self.size.width - label.cell_len
-            if line.cell_len > room:
-                line.truncate(max(0, room - 2))
-                line.append("… ")
             line.append(" " * max(0, room - line.cell_len))
             spans.append((line.cell_len, line.cell_len + label.cell_len, palette.key))
             line.append_text(label)

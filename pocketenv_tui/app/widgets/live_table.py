@@ -118,8 +118,33 @@ class LiveTable(DataTable, inherit_bindings=False):
             self._shown = dict(rows)
             if self.sort_column is not None:
                 self._apply_sort()
+            elif diff.added and self._row_order() != [str(key) for key in rows]:
+                # Unsorted, the table shows the server's order. Rows that come back (a filter
+                # cleared) were appended at the end: put every row back where the server has it.
+                self._rebuild()
             self._restore_cursor(keep)
         return diff
+
+    def _row_order(self) -> list[str]:
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    def _rebuild(self) -> None:
+        """Add the shown rows again, in order, with the columns measured afresh."""
+        rows = self._shown
+        super().clear()
+        for column in self.columns.values():
+            column.content_width = column.label.cell_len
+        for key, cells in rows.items():
+            self.add_row(*cells, key=str(key))
+        if self.sort_column is not None:
+            self._apply_sort()
+
+    def refit(self) -> None:
+        """After the cells got narrower (a smaller terminal): columns as wide as they now need."""
+        keep = self.highlighted_key
+        with self.app.batch_update():
+            self._rebuild()
+            self._restore_cursor(keep)
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         """Sort by ``column``; without ``reverse``, the same column again flips the order."""

@@ -66,6 +66,8 @@ def _common(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
         out["startedAt"] = row["started_at"]
     if row.get("warnings"):
         out["warnings"] = json.loads(row["warnings"])
+    # Not in the hosted views; the dashboard shows it on the sandbox screen when it is sent.
+    out["keepAlive"] = bool(row.get("keep_alive"))
     return out
 
 
@@ -113,17 +115,23 @@ def variable(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def file(row: dict[str, Any]) -> dict[str, Any]:
+def file(row: dict[str, Any], applies_at_next_start: bool = False) -> dict[str, Any]:
+    """``appliesAtNextStart`` (the local backend's addition): the sandbox runs and this file
+    cannot be placed into it before its next start (its top-level directory is made then)."""
     return {
         "id": row["id"], "path": row["path"], "sandboxId": row.get("sandbox_id"),
         "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "appliesAtNextStart": applies_at_next_start,
     }
 
 
-def volume(row: dict[str, Any]) -> dict[str, Any]:
+def volume(row: dict[str, Any], applies_at_next_start: bool = False) -> dict[str, Any]:
+    """``appliesAtNextStart`` (the local backend's addition): the sandbox runs and did not
+    mount this volume, or not at this path or with this read-only flag, when it started."""
     return {
         "id": row["id"], "name": row["name"], "path": row.get("path"), "readOnly": bool(row.get("read_only")),
         "sandboxId": row.get("sandbox_id"), "createdAt": row["created_at"], "updatedAt": row["updated_at"],
+        "appliesAtNextStart": applies_at_next_start,
     }
 
 

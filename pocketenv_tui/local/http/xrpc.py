@@ -296,6 +296,8 @@ async def read_body(method: Method, request: Request) -> dict[str, Any] | None:
 def render(result: Any) -> Response:
     if isinstance(result, NoContent):
         return Response(status_code=200)
+    if isinstance(result, Response):  # a handler that answers in its own way (execStream)
+        return result
     return JSONResponse(result)
 
 

@@ -6,6 +6,12 @@ file descriptors are kept only where an answer is meant to carry one and only of
 expected kind (a terminal for a PTY, a socket for a connection); everything else is closed.
 A packet that breaks the protocol (truncated, not JSON, not an object) ends the channel: the
 runtime then stops the sandbox.
+
+The agent's own environment is the sandbox's as it was at start. Variables and secrets change
+while a sandbox runs, so every spawn carries :attr:`AgentChannel.env_changes` (what differs
+from that start: new or changed values, and names to unset) under the request's own ``env``:
+every new process sees the records as they are now, whoever starts it (exec, shells, services,
+tools), and the packet stays small while the records stay as they were at start.
 """
 
 from __future__ import annotations
@@ -13,19 +19,35 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import errno
 import itertools
 import json
 import os
 import socket
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 
 MAX_PACKET = 64 * 1024
+AGENT_MAX_PACKET = 1 << 20  # the largest request the agent reads whole (its MAX_PACKET)
 MAX_FDS = 4
 LOST_EXIT_CODE = 137  # what a process reports when its sandbox went away under it
+
+
+@dataclass(frozen=True)
+class EnvChanges:
+    """How the environment of new processes differs from the agent's own (set at start)."""
+
+    values: dict[str, str] = field(default_factory=dict)  # new or changed since start
+    unset: frozenset[str] = frozenset()  # present at start, gone now
+
+    def apply(self, env: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+        """(env, unset) of one spawn: the request's own ``env`` wins over the changes."""
+        own = env or {}
+        return {**self.values, **own}, sorted(name for name in self.unset if name not in own)
 
 
 class AgentLost(SandboxRuntimeError):
@@ -68,6 +90,10 @@ class AgentChannel:
     def __init__(self, sock: socket.socket, on_lost: Callable[[str], None] | None = None) -> None:
         self.sock = sock
         sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            # Room for a spawn that carries a large environment (the kernel caps it at
+            # wmem_max; the agent reads packets of up to 1 MiB).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         self._loop = asyncio.get_running_loop()
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[asyncio.Future[tuple[dict[str, Any], list[int]]], str]] = {}
@@ -76,6 +102,7 @@ class AgentChannel:
         self.closed = False
         self.lost_reason: str | None = None
         self._on_lost = on_lost
+        self.env_changes = EnvChanges()
         self._loop.add_reader(sock.fileno(), self._on_readable)
 
     # -- requests ---------------------------------------------------------------------------
@@ -119,6 +146,8 @@ class AgentChannel:
         return ident, exit_future, reply, got
 
     async def _send(self, data: bytes, fds: list[int]) -> None:
+        if len(data) > AGENT_MAX_PACKET:
+            raise self._too_large(data)
         ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
         while True:
             try:
@@ -132,8 +161,17 @@ class AgentChannel:
                 finally:
                     self._loop.remove_writer(self.sock.fileno())
             except OSError as exc:
+                if exc.errno == errno.EMSGSIZE:
+                    raise self._too_large(data) from None  # nothing was sent: the channel is fine
                 self._lose(f"the sandbox's agent is gone ({exc.strerror or exc})")
                 raise AgentLost(self.lost_reason or "the sandbox is not running") from None
+
+    @staticmethod
+    def _too_large(data: bytes) -> SandboxRuntimeError:
+        return SandboxRuntimeError(
+            f"the request is too large for the sandbox's agent ({len(data)} bytes); variables and "
+            "secrets this large apply at the next start of the sandbox"
+        )
 
     async def spawn(
         self,
@@ -155,7 +193,10 @@ class AgentChannel:
             else:
                 stdio.append(len(fds))
                 fds.append(fd)
-        fields: dict[str, Any] = {"argv": argv, "env": env or {}, "cwd": cwd, "stdio": stdio}
+        spawn_env, unset = self.env_changes.apply(env)
+        fields: dict[str, Any] = {"argv": argv, "env": spawn_env, "cwd": cwd, "stdio": stdio}
+        if unset:
+            fields["unset"] = unset
         if pty is not None:
             fields["pty"] = {"cols": pty[0], "rows": pty[1]}
         ident, exited, reply, got = await self._request("spawn", fds, "tty" if pty else None, fields, track_exit=True)

@@ -28,6 +28,7 @@ from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.exports import Exports
 from pocketenv_tui.local.sandbox.facilities import Facilities
 from pocketenv_tui.local.sandbox.limits import CgroupLimits, Limits
+from pocketenv_tui.local.sandbox.live import SANDBOX_MARKER, LiveState, usable_env
 from pocketenv_tui.local.sandbox.network import RESOLV_CONF, SlirpNetwork
 from pocketenv_tui.local.sandbox.proc import (
     PipeReader,
@@ -38,9 +39,8 @@ from pocketenv_tui.local.sandbox.proc import (
     wait_exit_within,
 )
 from pocketenv_tui.local.sandbox.services import Service
-from pocketenv_tui.local.sandbox.specs import ENV_NAME, SandboxSpec
+from pocketenv_tui.local.sandbox.specs import SandboxSpec
 
-SANDBOX_MARKER = "POCKETENV_SANDBOX_ID"
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 AGENT_FD_ENV = "POCKETENV_AGENT_FD"
 READY_TIMEOUT = 15.0
@@ -89,6 +89,7 @@ class Box:
     error_reader: PipeReader | None = None
     stopping: bool = False
     warnings: list[str] = field(default_factory=list)
+    live: LiveState = field(default_factory=LiveState)  # for changes while it runs (live.py)
 
     @property
     def running(self) -> bool:
@@ -133,6 +134,7 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
     )
     try:
         await asyncio.to_thread(layout.prune_volumes, disk, {volume_id for volume_id, _, _ in spec.volumes})
+        box.live.started_volumes = _started_volumes(box, spec)
         box.cgroups, cgroup_missing = CgroupLimits.create(ctx.cgroup_prefix + spec.id, limits)
         for name, why in cgroup_missing.items():
             box.missing.setdefault(name, why)
@@ -149,6 +151,16 @@ async def boot(ctx: RuntimeContext, spec: SandboxSpec, uid: int | None, on_lost)
     return box
 
 
+def _started_volumes(box: Box, spec: SandboxSpec) -> dict[str, tuple[str, bool]]:
+    """Volume id -> (mount path inside, read-only): what this start mounts (or tries to;
+    a volume that cannot be mounted says so in the start's warnings)."""
+    started: dict[str, tuple[str, bool]] = {}
+    for volume_id, mount, read_only in spec.volumes:
+        with contextlib.suppress(SandboxRuntimeError):
+            started[volume_id] = (box.normalize(mount), read_only)
+    return started
+
+
 def _environment(box: Box, spec: SandboxSpec) -> dict[str, str]:
     env = {
         "PATH": SANDBOX_PATH,
@@ -159,17 +171,23 @@ def _environment(box: Box, spec: SandboxSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "HOSTNAME": spec.name,
     }
-    for name, value in spec.env.items():
-        if not ENV_NAME.match(name) or "\0" in value:
-            box.warnings.append(f"variable {name!r} was skipped: not a valid environment variable")
-            continue
-        env[name] = value
-    env[SANDBOX_MARKER] = spec.id  # set last: it is how processes of the sandbox are found
-    return env
+    env[SANDBOX_MARKER] = spec.id  # it is how processes of the sandbox are found
+    records, warnings = usable_env(spec.env)
+    box.warnings.extend(warnings)
+    box.live.base_env = dict(env)
+    box.live.current_env = dict(records)
+    # Records named like the runtime's own variables (PATH, HOME...) stay out of the agent's
+    # environment, which also starts bwrap and setpriv on the host: they reach every process
+    # of the sandbox as changes (live.py) instead. The marker is never a record's.
+    box.live.start_env = {name: value for name, value in records.items() if name not in env}
+    return {**env, **box.live.start_env}
 
 
 async def _start_bwrap(ctx: RuntimeContext, box: Box, env: dict[str, str], on_lost) -> None:  # type: ignore[no-untyped-def]
     top, volumes = await asyncio.to_thread(layout.top_level_and_volumes, box)
+    # What a running sandbox can be given without a restart: paths under these (live.py).
+    box.live.top_level = frozenset(top)
+    box.live.mount_paths = tuple(inside for _, inside, _ in volumes)
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     child.set_inheritable(True)
     info_r, info_w = os.pipe()

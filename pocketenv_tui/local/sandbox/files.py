@@ -1,7 +1,7 @@
 """Sandbox content in and out, done inside the sandbox by ``inside/pocketenv_tools.py``.
 
-The server never opens a path in a sandbox. Writing the file records and SSH keys at start,
-packing a directory for a backup or a copy, and unpacking an archive into one are all run
+The server never opens a path in a sandbox. Writing the file records and keys (at start, and
+into a running sandbox when they change), removing a file it placed, packing a directory for a backup or a copy, and unpacking an archive into one are all run
 by the agent as commands of the sandbox, with the sandbox's uid, namespaces and seccomp
 filter. The server only moves bytes: from a file of its own into the tool's stdin, or from
 the tool's stdout into a file of its own (capped in size; the tool's output is the
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ from pocketenv_tui.local.sandbox.proc import BoundedBuffer
 
 if TYPE_CHECKING:
     from pocketenv_tui.local.sandbox.box import Box
+    from pocketenv_tui.local.sandbox.specs import SandboxSpec
 
+SSH_DIR = iso.HOME_INSIDE + "/.ssh"
+# Where the local backend puts a sandbox's Tailscale auth key (there is no tailscaled to hand
+# it to): ``tailscale up --auth-key=file:$HOME/.tailscale/authkey`` reads it from there.
+TAILSCALE_KEY = iso.HOME_INSIDE + "/.tailscale/authkey"
 CHUNK = 64 * 1024
 TOOL_TIMEOUT = 900.0
 EOF_AFTER_EXIT = 2.0
@@ -142,6 +148,26 @@ async def run_tool(
     return ToolResult(code, stdout, errors.text())
 
 
+@dataclass(frozen=True)
+class Placement:
+    """One file the server puts into a sandbox: a file record, an SSH key, the Tailscale key."""
+
+    path: str  # absolute, normalized, inside the sandbox
+    data: bytes
+    mode: int
+    dir_mode: int | None = None  # the mode its directory is given, or None to leave it
+
+    @property
+    def stamp(self) -> tuple[str, int]:
+        """(sha256, size): how a file placed earlier is recognised as still ours."""
+        return hashlib.sha256(self.data).hexdigest(), len(self.data)
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from inside a sandbox made fit for a warning: no control characters, bounded."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+
+
 def files_payload(files: list[tuple[str, bytes, int, int | None]]) -> bytes:
     """The ``write-files`` input: (path, content, mode, mode of its directory or None)."""
     return json.dumps([
@@ -150,38 +176,72 @@ def files_payload(files: list[tuple[str, bytes, int, int | None]]) -> bytes:
     ]).encode()
 
 
-def write_failures(result: ToolResult) -> list[str]:
-    """One warning per file ``write-files`` could not write."""
-    warnings = []
+def _reported_lines(result: ToolResult) -> list[dict[str, object]]:
+    items = []
     for line in result.stdout.splitlines():
         with contextlib.suppress(ValueError):
             item = json.loads(line)
             if isinstance(item, dict):
-                warnings.append(f"file {str(item.get('path'))[:200]} was not written: {str(item.get('error'))[:200]}")
+                items.append(item)
+    return items
+
+
+def write_failures(result: ToolResult) -> list[str]:
+    """One warning per file ``write-files`` could not write."""
+    warnings = [
+        f"file {printable(str(item.get('path')))} was not written: {printable(str(item.get('error')))}"
+        for item in _reported_lines(result)
+    ]
     if result.exit_code != 0:
-        warnings.append(f"files were not written: {result.error()}")
+        warnings.append(f"files were not written: {printable(result.error())}")
     return warnings
 
 
-async def write_spec_files(box: Box, channel: AgentChannel) -> list[str]:
-    """Write the sandbox's file records and SSH keys inside it; a warning per failure."""
-    spec = box.spec
-    entries: list[tuple[str, bytes, int, int | None]] = []
+def spec_placements(box: Box, spec: SandboxSpec) -> tuple[dict[str, Placement], list[str]]:
+    """Every file the sandbox's records put into it, by path (later ones win), and a warning
+    per record whose path cannot be one inside the sandbox."""
+    placements: dict[str, Placement] = {}
     warnings: list[str] = []
     for path, data in spec.files:
         try:
-            entries.append((box.normalize(path), data, 0o644, None))
+            inside = box.normalize(path)
         except SandboxRuntimeError as exc:
-            warnings.append(f"file {path[:200]} was not written: {exc}")
+            warnings.append(f"file {printable(path)} was not written: {exc}")
+            continue
+        placements[inside] = Placement(inside, data, 0o644)
     if spec.ssh_private_key:
-        ssh = iso.HOME_INSIDE + "/.ssh/"
-        entries.append((ssh + "id_ed25519", (spec.ssh_private_key.rstrip("\n") + "\n").encode(), 0o600, 0o700))
+        key = SSH_DIR + "/id_ed25519"
+        placements[key] = Placement(key, (spec.ssh_private_key.rstrip("\n") + "\n").encode(), 0o600, 0o700)
         if spec.ssh_public_key:
-            entries.append((ssh + "id_ed25519.pub", (spec.ssh_public_key.rstrip("\n") + "\n").encode(), 0o644, 0o700))
-    if entries:
-        result = await run_tool(channel, box.tools_argv("write-files"), stdin=files_payload(entries))
-        warnings.extend(write_failures(result))
-    return warnings
+            pub = key + ".pub"
+            placements[pub] = Placement(pub, (spec.ssh_public_key.rstrip("\n") + "\n").encode(), 0o644, 0o700)
+    if spec.tailscale_auth_key:
+        placements[TAILSCALE_KEY] = Placement(
+            TAILSCALE_KEY, (spec.tailscale_auth_key.strip() + "\n").encode(), 0o600, 0o700
+        )
+    return placements, warnings
+
+
+async def write_placements(box: Box, channel: AgentChannel, placements: list[Placement]) -> tuple[set[str], list[str]]:
+    """Write ``placements`` inside the sandbox: (the paths written, a warning per failure)."""
+    if not placements:
+        return set(), []
+    entries = [(p.path, p.data, p.mode, p.dir_mode) for p in placements]
+    result = await run_tool(channel, box.tools_argv("write-files"), stdin=files_payload(entries))
+    if result.exit_code != 0:
+        return set(), write_failures(result)
+    failed = {str(item.get("path")) for item in _reported_lines(result)}
+    return {p.path for p in placements if p.path not in failed}, write_failures(result)
+
+
+async def remove_placed(box: Box, channel: AgentChannel, placed: dict[str, tuple[str, int]]) -> list[str]:
+    """Remove files placed earlier that are still as placed; returns the paths left alone
+    (changed, replaced or unreadable in the sandbox: no longer the server's to remove)."""
+    if not placed:
+        return []
+    payload = json.dumps([{"path": path, "sha256": digest, "size": size} for path, (digest, size) in placed.items()])
+    result = await run_tool(channel, box.tools_argv("remove-files"), stdin=payload.encode())
+    return [printable(str(item.get("path"))) for item in _reported_lines(result)]
 
 
 async def pack(box: Box, channel: AgentChannel, directory: str, target: Path) -> None:

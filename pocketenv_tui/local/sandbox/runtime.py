@@ -35,7 +35,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from pocketenv_tui.local.sandbox import files
+from pocketenv_tui.local.sandbox import files, live
 from pocketenv_tui.local.sandbox import isolation as iso
 from pocketenv_tui.local.sandbox import limits as limits_mod
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel
@@ -48,7 +48,7 @@ from pocketenv_tui.local.sandbox.box import (
     teardown,
 )
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
-from pocketenv_tui.local.sandbox.exec import ExecResult, run_command
+from pocketenv_tui.local.sandbox.exec import ExecResult, StreamedRun, run_command
 from pocketenv_tui.local.sandbox.exports import Exports
 from pocketenv_tui.local.sandbox.exports import cleanup as cleanup_mounts
 from pocketenv_tui.local.sandbox.facilities import PROTECTIONS, Facilities, bwrap_problem, probe
@@ -188,7 +188,7 @@ class SandboxRuntime:
                 if self.isolation == "none":
                     box.warnings.insert(0, "isolation: none (bubblewrap is not available): the sandbox runs as "
                                            "plain processes that can see this machine")
-                box.warnings.extend(await files.write_spec_files(box, self._channel(box)))
+                box.warnings.extend(await live.place_at_start(box, self._channel(box)))
                 if spec.repo:
                     warning = await self._clone_repo(box, spec.repo)
                     if warning:
@@ -310,6 +310,17 @@ class SandboxRuntime:
         self._keep_lingering(box, outcome.lingering)
         return outcome.result
 
+    async def exec_streamed(self, sandbox_id: str, command: str, time_limit: float) -> StreamedRun:
+        """Start ``command`` for the streaming exec (exec.py ``StreamedRun``; its owner must
+        ``close()`` it)."""
+        box = self._box(sandbox_id)
+        if time_limit <= 0:
+            raise SandboxRuntimeError("timeout must be a positive number of seconds")
+        return await StreamedRun.start(
+            self._channel(box), [shell_program(), "-c", command], time_limit=time_limit,
+            on_lingering=lambda readers: self._keep_lingering(box, readers),
+        )
+
     async def _launch_shell(self, sandbox_id: str, argv: list[str], cols: int, rows: int):  # type: ignore[no-untyped-def]
         box = self._box(sandbox_id)
         proc, master = await self._channel(box).spawn(argv, env={"TERM": "xterm-256color"}, pty=(cols, rows))
@@ -344,6 +355,23 @@ class SandboxRuntime:
 
     def normalize(self, sandbox_id: str, path: str) -> str:
         return self._box(sandbox_id).normalize(path)
+
+    # -- records changed while it runs (live.py) --------------------------------------------
+
+    async def apply_records(self, spec: SandboxSpec) -> list[str]:
+        """Bring the running sandbox in line with its records now; warnings (a sandbox that
+        is not running is left alone: its next start reads the records anyway)."""
+        async with self._lock(spec.id):
+            box = self._boxes.get(spec.id)
+            if box is None or not box.running:
+                return []
+            return await live.apply(box, self._channel(box), spec)
+
+    def started_with(self, sandbox_id: str) -> live.StartedWith | None:
+        """What the running sandbox was started with and what waits for its next start;
+        None when it is not running."""
+        box = self._boxes.get(sandbox_id)
+        return live.StartedWith(box) if box is not None and box.running else None
 
     # -- services ---------------------------------------------------------------------------
 

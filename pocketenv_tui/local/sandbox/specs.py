@@ -23,6 +23,7 @@ class SandboxSpec:
     files: list[tuple[str, bytes]]  # (path inside the sandbox, content) written on start
     ssh_private_key: str | None = None  # installed as ~/.ssh/id_ed25519 (0600) + .pub
     ssh_public_key: str | None = None
+    tailscale_auth_key: str | None = None  # installed as ~/.tailscale/authkey (0600)
     volumes: list[tuple[str, str, bool]] = field(default_factory=list)  # (volume id, mount path, read_only)
     services: list[ServiceSpec] = field(default_factory=list)  # started after the rest
     repo: str | None = None  # git clone into the home when reachable

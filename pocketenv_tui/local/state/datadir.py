@@ -10,6 +10,11 @@ from pathlib import Path
 
 import platformdirs
 
+# Set by the launcher when a dashboard starts a server in the background: the server records
+# it in server.json, so that a dashboard knows it may start that server again if it dies, which
+# it must not do for a server someone runs in a terminal of their own.
+BACKGROUND_ENV = "POCKETENV_TUI_BACKGROUND"
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("pocketenv-tui")) / "backend"
@@ -66,18 +71,31 @@ def _read_pid(fd: int) -> int | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process. A zombie is not: a server that died as the child
+    of a dashboard stays one until the dashboard reaps it, and ``kill(pid, 0)`` still succeeds."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
 
 
-def write_server_json(data_dir: Path, url: str) -> None:
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (or it just went): kill() already said it exists
+    fields = stat.rsplit(")", 1)[-1].split()
+    return bool(fields) and fields[0] in ("Z", "X")
+
+
+def write_server_json(data_dir: Path, url: str, *, background: bool = False) -> None:
+    """Record this server for its data dir. ``background`` says a dashboard started it (nobody
+    watches its terminal), so a dashboard may start it again when it dies."""
     tmp = data_dir / "server.json.tmp"
-    tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+    tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "background": background}) + "\n")
     os.replace(tmp, data_dir / "server.json")
 
 
@@ -89,12 +107,16 @@ def remove_server_json(data_dir: Path) -> None:
 
 
 def read_server_json(data_dir: Path) -> dict | None:
-    """``{"url", "pid"}`` of the server recorded for this dir, if its process is alive."""
+    """``{"url", "pid", "background"}`` of the server recorded for this dir, if its process is
+    alive (a record without ``background``, from an older server, reads as False)."""
     try:
         info = json.loads((data_dir / "server.json").read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(info, dict):
+        return None
     pid = info.get("pid")
     if not isinstance(pid, int) or not isinstance(info.get("url"), str) or not pid_alive(pid):
         return None
+    info["background"] = info.get("background") is True
     return info

@@ -1,6 +1,7 @@
 """XRPC handlers, one module per area; each has ``methods(backend) -> list[Method]``."""
 
 from pocketenv_tui.local.http.handlers import (
+    exec_stream,
     ports,
     resources,
     sandboxes,
@@ -10,4 +11,4 @@ from pocketenv_tui.local.http.handlers import (
     transfer,
 )
 
-MODULES = (sandboxes, resources, services, ports, settings, transfer, shells)
+MODULES = (sandboxes, resources, services, ports, settings, transfer, shells, exec_stream)

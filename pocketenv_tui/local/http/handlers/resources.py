@@ -5,6 +5,11 @@ one factory builds their handlers from a :class:`Kind` describing the difference
 hosted API, every write checks that the record and the sandbox are the caller's, a duplicate
 is 409, and delete removes the record (not only its link).
 
+A change to a running sandbox's secrets, variables or files takes effect at once (every new
+process sees it, a file is placed or removed: ``Backend.apply_records``); a volume only at its
+next start, which the volume's view says (``appliesAtNextStart``), as a file's view does for a
+file the running sandbox cannot be given yet.
+
 Records that would make the sandbox's next start fail are refused when added or changed:
 
 - file and volume paths at ``/`` or in a system directory (validate.mount_path);
@@ -191,17 +196,33 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
                 raise duplicate(fields) from None
 
         await write_env(sandbox, fields, None, write)
+        await apply(sandbox)
         return NO_CONTENT
+
+    def view(row: dict[str, Any]) -> dict[str, Any]:
+        started = b.runtime.started_with(row["sandbox_id"]) if row.get("sandbox_id") else None
+        if kind.table == "files":
+            return views.file(row, started is not None and started.file_pending(row["path"]))
+        if kind.table == "volumes":
+            pending = started is not None and started.volume_pending(row["id"], row.get("path"), bool(row.get("read_only")))
+            return views.volume(row, pending)
+        return kind.view(row)
 
     async def list_(c: Call) -> Any:
         ref = c.params["sandboxId"]
         sandbox = (await b.own_sandbox(ref, c.did))["id"] if ref else None
         rows, total = await b.db(b.store.list_resources, kind.table, c.did, sandbox, c.params["limit"], c.params["offset"])
-        return {plural: [kind.view(r) for r in rows], "total": total}
+        return {plural: [view(r) for r in rows], "total": total}
 
     async def get(c: Call) -> Any:
         row = await b.db(b.store.get_resource, kind.table, c.params["id"], c.did)
-        return {kind.namespace: kind.view(row)} if row else {}
+        return {kind.namespace: view(row)} if row else {}
+
+    async def apply(*sandbox_ids: str | None) -> None:
+        """A running sandbox takes the change at once (volumes only at its next start)."""
+        if kind.table != "volumes":
+            for sandbox_id in dict.fromkeys(sandbox_ids):
+                await b.apply_records(sandbox_id)
 
     async def update(c: Call) -> Any:
         resource_id = v.string(c.input, "id", min_len=1, max_len=255)
@@ -225,12 +246,14 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
                 raise duplicate(fields) from None
 
         await write_env(fields.get("sandbox_id", current["sandbox_id"]), fields, resource_id, write)
+        await apply(current["sandbox_id"], fields.get("sandbox_id"))
         return NO_CONTENT
 
     async def delete(c: Call) -> Any:
         row = await owned(c.params["id"], c.did)
         # A volume's data is on its sandbox's disk; the next start removes what no record uses.
         await b.db(b.store.delete_resource, kind.table, row["id"])
+        await apply(row["sandbox_id"])
         return NO_CONTENT
 
     page = (

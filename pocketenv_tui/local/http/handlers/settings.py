@@ -108,6 +108,7 @@ def methods(b: Backend) -> list[Method]:
             "id": xid("rec"), "sandbox_id": sandbox["id"], "private_key_sealed": sealed,
             "public_key": public_key.strip(), "redacted": safe_ssh_redaction(private_key),
         })
+        await b.apply_records(sandbox["id"])  # a running sandbox gets them at once
         return {}
 
     async def get_tailscale_auth_key(c: Call) -> Any:
@@ -126,6 +127,7 @@ def methods(b: Backend) -> list[Method]:
             "id": xid("rec"), "sandbox_id": sandbox["id"], "auth_key_sealed": sealed,
             "redacted": safe_tailscale_redaction(auth_key),
         })
+        await b.apply_records(sandbox["id"])  # into ~/.tailscale/authkey, at once if it runs
         return {}
 
     async def integrations(c: Call) -> Any:

@@ -13,7 +13,7 @@ Protocol: one JSON object per packet, file descriptors alongside as SCM_RIGHTS.
 Requests (server -> agent), each with an integer ``id`` answered by ``{"id", "ok", ...}``:
 
 ``spawn``    ``argv``, ``env`` (added to the agent's own environment, which is the sandbox's),
-             ``cwd``, ``stdio`` (three indexes into the fds sent along, or null for
+             optional ``unset`` (names then removed from it), ``cwd``, ``stdio`` (three indexes into the fds sent along, or null for
              /dev/null), optional ``pty`` ``{"cols", "rows"}``: a new PTY whose master fd
              comes back with the answer. Answer: ``pid``. Later: ``{"event": "exit",
              "spawn": id, "code": n}`` (128 + signal for a signal death).
@@ -222,6 +222,8 @@ class Agent:
                 raise ValueError("argv must be a non-empty list of strings")
             env = dict(self.base_env)
             env.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
+            for name in request.get("unset") or []:
+                env.pop(str(name), None)
             stdio_index = request.get("stdio") or [None, None, None]
             pty = request.get("pty")
             if pty:

@@ -12,6 +12,10 @@ Commands (``argv[1:]``), reporting failures on stderr with exit code 1 (2 for ba
 ``write-files``        stdin: JSON ``[{"path", "data" (base64), "mode", "dir_mode"}]``;
                        writes each one atomically (temp file + rename). Failures are
                        reported per file on stdout as JSON lines and do not stop the rest.
+``remove-files``       stdin: JSON ``[{"path", "sha256", "size"}]``; removes each path that is
+                       still a regular file (not a link) with exactly that content, and
+                       leaves anything else alone: a file the sandbox changed is its own.
+                       Each path left in place is reported on stdout as a JSON line.
 ``pack DIR``           a tar.gz of DIR's contents on stdout (symlinks stored as links).
 ``unpack DIR [--replace]``  a tar.gz on stdin unpacked into DIR, which is created if
                        missing; with ``--replace`` DIR's old contents go first. The archive
@@ -25,9 +29,11 @@ path is taken relative to that directory instead of ``/``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tarfile
 import tempfile
@@ -81,6 +87,42 @@ def write_files(entries: list[dict]) -> int:
         except (OSError, ToolError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             print(json.dumps({"path": path, "error": reason}), flush=True)
+    return 0
+
+
+def remove_if_unchanged(path: str, sha256: str, size: int) -> str | None:
+    """Why ``path`` was left in place, or None once it is removed (or already gone)."""
+    target = resolve(path)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "it is no longer a regular file"
+    if info.st_size != size:
+        return "it was changed in the sandbox"
+    digest = hashlib.sha256()
+    fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the look and the open
+            return "it is no longer a regular file"
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        return "it was changed in the sandbox"
+    os.unlink(target)
+    return None
+
+
+def remove_files(entries: list[dict]) -> int:
+    for entry in entries:
+        path = str(entry.get("path"))
+        try:
+            kept = remove_if_unchanged(path, str(entry.get("sha256")), int(entry.get("size", -1)))
+        except (OSError, ValueError) as exc:
+            kept = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if kept is not None:
+            print(json.dumps({"path": path, "kept": kept}), flush=True)
     return 0
 
 
@@ -168,6 +210,8 @@ def main(argv: list[str]) -> int:
     try:
         if command == "write-files":
             return write_files(json.loads(sys.stdin.buffer.read() or b"[]"))
+        if command == "remove-files":
+            return remove_files(json.loads(sys.stdin.buffer.read() or b"[]"))
         if command == "pack" and len(args) == 1:
             return pack(args[0])
         if command == "unpack" and len(args) in (1, 2):
