@@ -77,3 +77,27 @@ def test_where_copies_go_names_the_terminal_path():
     assert "set-clipboard" in where_copies_go({"TMUX": "x"})
     assert "SSH" in where_copies_go({"SSH_CONNECTION": "1 2 3 4"})
     assert "OSC 52" in where_copies_go({})
+
+
+def test_a_wide_screen_gives_the_catalog_description_and_the_repo_their_room():
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from pocketenv_tui.api.models import Sandbox
+    from pocketenv_tui.app.sandbox_fields import field_rows, fields_grid
+    from pocketenv_tui.app.sandbox_rows import RowLayout, catalog_cells
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    description = "A template with " + "many words " * 12 + "at the end."
+    template = Sandbox(id="t", name="tpl", description=description)
+    wide = catalog_cells(template, now, RowLayout.for_width(250))[2]
+    narrow = catalog_cells(template, now, RowLayout.for_width(80))[2]
+    assert wide == " ".join(description.split())  # whole, at 250 columns
+    assert narrow.endswith("…") and len(narrow) <= 30
+    repo = "https://github.com/some-organisation/a-repository-with-a-long-name-indeed.git"
+    rows = field_rows(Sandbox(id="s", name="s", repo=repo), now, {})
+    console = Console(width=46, record=True)
+    console.print(fields_grid(rows))
+    # Folded over lines in a narrow panel, never cut: every character of the URL is shown.
+    assert repo in "".join(part.strip() for part in console.export_text().split("Repo", 1)[1].splitlines()[:3])
