@@ -12,7 +12,7 @@ from pocketenv_tui.terminal.widget import TerminalView
 
 FLOOD_BYTES = 5 * 1024 * 1024
 KEYS = list("abcdefghijklmnopqrstuvwxyz0123456789")
-EARLY_KEYS = 6
+EARLY_KEYS = 2  # keys that must be handled while output is still pending
 
 
 def flood_payload() -> tuple[bytes, int]:
@@ -83,13 +83,17 @@ async def test_flood_keeps_keys_flowing_and_ends_on_the_right_lines() -> None:
 
         typed = b"".join(data for data, _ in app.received)
         assert typed == "".join(KEYS).encode()  # every key, in order
-        # The first keys are pressed within ~60 ms, long before 5 MB can be parsed: each must be
-        # handled while output is still waiting, with parsing progressing between them, rather
-        # than queued until the flood is over. (How many keys fit in the flood depends on the
-        # machine's speed, so only the early ones are asserted.)
-        early = [pending for _, pending in app.received[:EARLY_KEYS]]
-        assert all(pending > 0 for pending in early), f"keys were held up behind the flood: {early}"
-        assert early == sorted(early, reverse=True) and len(set(early)) == EARLY_KEYS
+        # Keys are pressed while 5 MB waits to be parsed: the first must be handled at once,
+        # with output still pending, and each key handled during the flood must find less
+        # pending than the one before (parsing progresses between keys, keys are not queued
+        # until the flood is over). How many keys land mid-flood depends on the machine's
+        # speed (a fast one parses the 5 MB within a few keys), so at least two are asked for.
+        pending_at_key = [pending for _, pending in app.received]
+        during = [pending for pending in pending_at_key if pending > 0]
+        assert pending_at_key[0] > 0, f"the first key waited for the flood: {pending_at_key}"
+        assert len(during) >= EARLY_KEYS, f"keys were held up behind the flood: {pending_at_key}"
+        assert during == sorted(during, reverse=True) and len(set(during)) == len(during)
+        assert pending_at_key[: len(during)] == during  # once the flood is done it stays done
         assert view.pending_output == 0
 
         height = view.size.height
