@@ -24,12 +24,33 @@ import pytest
 from hypothesis import settings
 
 from pocketenv_tui.local.launcher import (
+    launched_process,
     read_credentials,
+    reap_launched,
     start_backend_process,
     stop_backend_process,
     wait_for_server_json,
     wait_until_ready,
 )
+
+
+def stop_what_serves(data_dir: Path, timeout: float = 15.0) -> None:
+    """Stop whatever server serves ``data_dir`` as a user would (SIGTERM; a backend this process
+    launched is stopped through its handle and reaped), and wait until its record is gone."""
+    from pocketenv_tui.local.state.datadir import read_server_json
+
+    record = read_server_json(data_dir)
+    if record is not None:
+        process = launched_process(record["pid"])
+        if process is not None:
+            stop_backend_process(process, timeout=timeout)
+        else:
+            os.kill(record["pid"], signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while read_server_json(data_dir) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+    reap_launched()
+
 
 # On CI the property tests replay the same examples every run (a submission must not fail on
 # an input found by chance); elsewhere they keep exploring new ones.

@@ -4,14 +4,14 @@ it, so the notice says where the text was sent, and what to do where OSC 52 is n
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from rich.markup import escape
 from textual.app import App
 
 
-def where_copies_go(environ: dict[str, str] | None = None) -> str:
+def where_copies_go(environ: Mapping[str, str] = os.environ) -> str:
     """A sentence on where a copy lands, from what the environment says about the terminal."""
-    environ = dict(os.environ if environ is None else environ)
     if environ.get("TMUX"):
         return (
             "Sent to tmux's clipboard (OSC 52); it reaches your system clipboard only with "

@@ -114,3 +114,15 @@ def no_user_config(monkeypatch, tmp_path: Path) -> None:
     """Never read or write the real user's config file or state (remembered shells) from a test."""
     monkeypatch.setenv("POCKETENV_TUI_CONFIG", str(tmp_path / "pocketenv-tui-config.json"))
     monkeypatch.setenv("POCKETENV_TUI_STATE_DIR", str(tmp_path / "pocketenv-tui-state"))
+
+
+async def open_sandbox_screen(app: PocketenvApp, pilot: Pilot, sandbox: Sandbox):
+    """From the list, open ``sandbox``'s screen as a user would (highlight, enter)."""
+    from pocketenv_tui.app.screens.sandbox import SandboxScreen
+
+    table = app.main_screen.query_one("#sandboxes")
+    await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
+    table.select_key(sandbox.id)
+    await pilot.press("enter")
+    assert isinstance(app.screen, SandboxScreen)
+    return app.screen

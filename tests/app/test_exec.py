@@ -38,6 +38,7 @@ from tests.app.conftest import (
     create_running,
     delete_quietly,
     make_app,
+    open_sandbox_screen,
     unique_name,
     wait_for,
 )
@@ -50,11 +51,7 @@ SIZE = (120, 34)
 
 
 async def open_exec(app, pilot, sandbox) -> ExecPanel:
-    table = app.main_screen.query_one("#sandboxes")
-    await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
-    table.select_key(sandbox.id)
-    await pilot.press("enter")
-    assert isinstance(app.screen, SandboxScreen)
+    await open_sandbox_screen(app, pilot, sandbox)
     await pilot.press("e")
     panel = app.screen.query_one(ExecPanel)
     await wait_for(pilot, lambda: panel.display and app.focused is panel.input, "the exec view")

@@ -10,12 +10,12 @@ from pocketenv_tui.app.resources.keys import SshKeysPane
 from pocketenv_tui.app.resources.named import SecretsPane
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.expose import ExposeScreen
-from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from tests.app.conftest import (
     client_for,
     create_running,
     delete_quietly,
     make_app,
+    open_sandbox_screen,
     unique_name,
     wait_for,
 )
@@ -29,12 +29,7 @@ async def test_the_visible_tabs_keys_work_without_tab_and_p_means_one_thing(loca
         app = make_app(local_backend)
         try:
             async with app.run_test(size=SIZE) as pilot:
-                main = app.main_screen
-                await wait_for(pilot, lambda: sandbox.id in main.items, "the row")
-                main.query_one("#sandboxes").select_key(sandbox.id)
-                await pilot.press("enter")
-                screen = app.screen
-                assert isinstance(screen, SandboxScreen)
+                screen = await open_sandbox_screen(app, pilot, sandbox)
                 # The keyboard is in the Secrets tab at once: `a` adds a secret, no Tab needed.
                 secrets = screen.query_one(SecretsPane)
                 await wait_for(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,15 @@ from pocketenv_tui.local.launcher import (
     answers_ok,
     ensure_backend,
     launched_process,
-    reap_launched,
     stop_backend_process,
 )
 from pocketenv_tui.local.state.datadir import read_server_json
 from tests.app.conftest import client_for, create_running, make_app, unique_name, wait_for
-from tests.conftest import assert_no_leftover_processes, assert_nothing_left_on_the_host
+from tests.conftest import (
+    assert_no_leftover_processes,
+    assert_nothing_left_on_the_host,
+    stop_what_serves,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -34,18 +36,8 @@ SIZE = (140, 30)
 
 
 def stop_backends_of(data_dir: Path) -> None:
-    """Stop whatever server serves ``data_dir`` (gracefully), then check nothing of it is left."""
-    record = read_server_json(data_dir)
-    if record is not None:
-        process = launched_process(record["pid"])
-        if process is not None:
-            stop_backend_process(process, timeout=15)
-        else:
-            os.kill(record["pid"], signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            while read_server_json(data_dir) is not None and time.monotonic() < deadline:
-                time.sleep(0.1)
-    reap_launched()
+    """Stop whatever server serves ``data_dir``, then check nothing of it is left."""
+    stop_what_serves(data_dir)
     assert_no_leftover_processes(data_dir)
     assert_nothing_left_on_the_host(data_dir)
 

@@ -18,20 +18,12 @@ from tests.app.conftest import (
     create_running,
     delete_quietly,
     make_app,
+    open_sandbox_screen,
     unique_name,
     wait_for,
 )
 
 SIZE = (120, 34)
-
-
-async def open_sandbox_screen(app, pilot, sandbox) -> SandboxScreen:
-    table = app.main_screen.query_one("#sandboxes")
-    await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
-    table.select_key(sandbox.id)
-    await pilot.press("enter")
-    assert isinstance(app.screen, SandboxScreen)
-    return app.screen
 
 
 def screen_text(view: TerminalView) -> str:

@@ -4,12 +4,12 @@ where a copy went, the VS Code message without "check the values")."""
 from __future__ import annotations
 
 from pocketenv_tui.app.clipboard import where_copies_go
-from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from tests.app.conftest import (
     client_for,
     create_running,
     delete_quietly,
     make_app,
+    open_sandbox_screen,
     unique_name,
     wait_for,
 )
@@ -52,12 +52,7 @@ async def test_keep_alive_copy_notice_and_vscode_refusal_say_what_happened(local
         app = make_app(local_backend)
         try:
             async with app.run_test(size=(160, 48), notifications=True) as pilot:
-                main = app.main_screen
-                await wait_for(pilot, lambda: sandbox.id in main.items, "the row")
-                main.query_one("#sandboxes").select_key(sandbox.id)
-                await pilot.press("enter")
-                screen = app.screen
-                assert isinstance(screen, SandboxScreen)
+                screen = await open_sandbox_screen(app, pilot, sandbox)
                 await wait_for(pilot, lambda: screen.field_values.get("Keep alive", "").startswith("on"), "keep-alive")
                 await wait_for(pilot, lambda: "8123" in screen.ports, "the port")
                 screen.query_one("#ports").focus()

@@ -17,10 +17,13 @@ from pocketenv_tui.local.launcher import (
     find_backend,
     launched_process,
     reap_launched,
-    stop_backend_process,
 )
 from pocketenv_tui.local.state.datadir import pid_alive, read_server_json
-from tests.conftest import assert_no_leftover_processes, assert_nothing_left_on_the_host
+from tests.conftest import (
+    assert_no_leftover_processes,
+    assert_nothing_left_on_the_host,
+    stop_what_serves,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -73,18 +76,7 @@ def test_a_killed_background_backend_is_reaped_and_read_as_gone(tmp_path) -> Non
         again = ensure_backend(data_dir)
         assert again.started and again.pid != info.pid
     finally:
-        _stop_what_serves(data_dir)
+        stop_what_serves(data_dir)
     assert_no_leftover_processes(data_dir)
     assert_nothing_left_on_the_host(data_dir)
 
-
-def _stop_what_serves(data_dir: Path) -> None:
-    """Stop the server of ``data_dir`` as a user would (SIGTERM), whichever this test left."""
-    record = read_server_json(data_dir)
-    if record is not None:
-        process = launched_process(record["pid"])
-        if process is not None:
-            stop_backend_process(process, timeout=15)
-        else:
-            os.kill(record["pid"], signal.SIGTERM)
-    reap_launched()

@@ -29,13 +29,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from pocketenv_tui.local.backend import Backend
-from pocketenv_tui.local.http import validate as v
-from pocketenv_tui.local.http.handlers.sandboxes import (
-    DEFAULT_EXEC_TIMEOUT,
-    MAX_EXEC_TIMEOUT,
-    NS,
-    check_command,
-)
+from pocketenv_tui.local.http.handlers.sandboxes import NS, exec_request
 from pocketenv_tui.local.http.xrpc import Call, Method, Param
 from pocketenv_tui.local.sandbox.exec import StreamedRun
 
@@ -89,11 +83,7 @@ class ExecEventStream(Response):
 
 def methods(b: Backend) -> list[Method]:
     async def exec_stream(c: Call) -> Response:
-        body = c.input
-        command = v.string(body, "command", min_len=1)
-        assert command is not None
-        check_command(command)
-        timeout = v.number(body, "timeout", minimum=0.1, maximum=MAX_EXEC_TIMEOUT) or DEFAULT_EXEC_TIMEOUT
+        command, timeout = exec_request(c.input)
         row = await b.running_sandbox(c.params["id"], c.did)
         run = await b.runtime.exec_streamed(row["id"], command, timeout)
         return ExecEventStream(run)

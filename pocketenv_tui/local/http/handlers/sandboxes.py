@@ -52,6 +52,15 @@ def check_command(command: str, where: str = "Input/command") -> str:
     return command
 
 
+def exec_request(body: dict[str, Any]) -> tuple[str, float]:
+    """``{command, timeout?}`` of exec and execStream: the command and its time limit."""
+    command = v.string(body, "command", min_len=1)
+    assert command is not None
+    check_command(command)
+    timeout = v.number(body, "timeout", minimum=0.1, maximum=MAX_EXEC_TIMEOUT) or DEFAULT_EXEC_TIMEOUT
+    return command, timeout
+
+
 def resources(body: dict[str, Any], path: str) -> dict[str, int | None]:
     return {
         "vcpus": v.integer(body, "vcpus", path, required=False, minimum=1, maximum=256),
@@ -194,11 +203,7 @@ def methods(b: Backend) -> list[Method]:
         return {}
 
     async def exec_command(c: Call) -> Any:
-        body = c.input
-        command = v.string(body, "command", min_len=1)
-        assert command is not None
-        check_command(command)
-        timeout = v.number(body, "timeout", minimum=0.1, maximum=MAX_EXEC_TIMEOUT) or DEFAULT_EXEC_TIMEOUT
+        command, timeout = exec_request(c.input)
         row = await b.running_sandbox(c.params["id"], c.did)
         result = await b.runtime.exec(row["id"], command, timeout=timeout)
         return {"stdout": result.stdout, "stderr": result.stderr, "exitCode": result.exit_code}
