@@ -37,7 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     serve.add_argument("--data-dir", dest="serve_data_dir", help="where state, sandboxes and keys live")
     serve.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-    serve.add_argument("--print-env", action="store_true", help="print POCKETENV_* variables for this data dir and exit")
+    serve.add_argument(
+        "--print-env", action="store_true",
+        help="print the POCKETENV_* variables the official CLI and SDKs read for this data dir, and exit",
+    )
+    serve.add_argument(
+        "--write-cli-token", action="store_true",
+        help="write this data dir's token to ~/.pocketenv/token.json (0600) for the official CLI, and exit",
+    )
+    serve.add_argument("--force", action="store_true", help="with --write-cli-token: replace a token file holding another token")
     serve.add_argument(
         "--max-shells", type=int, default=None, metavar="N",
         help="most terminal shells one sandbox may have at once (default: POCKETENV_MAX_SHELLS or 8)",
@@ -93,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.serve_data_dir or args.data_dir,
             allow_remote=args.allow_remote,
             print_env=args.print_env,
+            write_token=args.write_cli_token,
+            force=args.force,
             sandbox=SandboxOptions(strict=args.strict, limits=limits, max_shells=args.max_shells),
         )
     from pocketenv_tui.app.main import run_app

@@ -34,6 +34,8 @@ from pocketenv_tui.local.launcher import throwaway_backend  # noqa: E402
 
 SIZE = (120, 34)
 SANDBOXES = {"web-frontend": (2, 4, 8), "data-pipeline": (4, 8, 20), "scratch": (1, 2, 4)}
+# The provider each records (all run here; each opens its provider's terminal family).
+PROVIDERS = {"web-frontend": "cloudflare", "data-pipeline": "daytona", "scratch": "sprites"}
 FULL_SCREEN_PROGRAMS = ["vim", "top", "less"]
 
 
@@ -48,7 +50,9 @@ async def until(pilot, predicate, what: str, limit: float = 60.0) -> None:
 async def populate(client: PocketenvClient) -> None:
     ids = {}
     for name, (vcpus, memory, disk) in SANDBOXES.items():
-        sandbox = await client.sandboxes.create("shell", name=name, vcpus=vcpus, memory=memory, disk=disk)
+        sandbox = await client.sandboxes.create(
+            "shell", name=name, vcpus=vcpus, memory=memory, disk=disk, provider=PROVIDERS[name]
+        )
         ids[name] = (await client.sandboxes.wait_until_running(sandbox.id, timeout=60, interval=0.2)).id
     await client.sandboxes.stop(ids["scratch"])
     await client.sandboxes.expose_port(ids["web-frontend"], 5173, "vite dev server")

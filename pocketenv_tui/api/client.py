@@ -28,7 +28,8 @@ from pocketenv_tui.api.namespaces.shells import ShellsNamespace
 from pocketenv_tui.api.namespaces.storage import StorageNamespace
 from pocketenv_tui.api.namespaces.variables import VariablesNamespace
 from pocketenv_tui.api.namespaces.volumes import VolumesNamespace
-from pocketenv_tui.api.terminal_url import Dialect, build_terminal_url
+from pocketenv_tui.api.ssh_sessions import SessionCallback, SshOpener, SshSessions
+from pocketenv_tui.api.terminal_url import Family, build_terminal_url
 from pocketenv_tui.api.xrpc import XrpcTransport
 
 DEFAULT_TIMEOUT = 30.0
@@ -131,16 +132,19 @@ class PocketenvClient:
         self,
         sandbox_id: str,
         *,
-        dialect: Dialect = "cf",
+        dialect: Family = "cf",
         session: str | None = None,
         token: str | None = None,
         base_sandbox: str | None = None,
     ) -> str:
         """The WebSocket URL of a sandbox's terminal, with the token in the query.
 
-        ``token`` defaults to the client's token (what the local backend and the API's /pty
-        route take); the hosted Cloudflare worker wants ``actor.get_terminal_token()``
-        instead, and ``base_sandbox`` (the template) to pick its host.
+        ``dialect`` is the sandbox's family (``terminal_family(sandbox.provider)``); the roots
+        come from the config (``cf_url``, ``pty_url``, ``tty_url``). ``token`` defaults to the
+        client's token (what the local backend and the API's /pty, /tty and /ssh routes take);
+        the hosted Cloudflare worker wants ``actor.get_terminal_token()`` instead, and
+        ``base_sandbox`` (the template) to pick its host. For ssh, ``session`` must be a
+        session id from ``POST /ssh/connect``: :meth:`ssh_opener` makes and keeps one.
         """
         return build_terminal_url(
             self.config.api_url,
@@ -149,6 +153,25 @@ class PocketenvClient:
             dialect=dialect,
             session=session,
             base_sandbox=base_sandbox,
+            cf_url=self.config.cf_url,
+            pty_url=self.config.pty_url or None,
+            tty_url=self.config.tty_url or None,
+        )
+
+    def ssh_sessions(self) -> SshSessions:
+        """The ssh family's HTTP calls (connect, disconnect) on this client's API and token."""
+        return SshSessions(self._xrpc.http, self.config.api_url, self.config.token)
+
+    def ssh_opener(
+        self,
+        sandbox_id: str,
+        *,
+        session_id: str | None = None,
+        on_session: SessionCallback | None = None,
+    ) -> SshOpener:
+        """An opener for a terminal session of the sandbox's ssh shell (``api/ssh_sessions``)."""
+        return SshOpener(
+            self.ssh_sessions(), sandbox_id, session_id=session_id, on_session=on_session
         )
 
     def __repr__(self) -> str:

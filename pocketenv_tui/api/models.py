@@ -13,6 +13,7 @@ pay for building their classes; their names can still be imported from here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +34,10 @@ def parse_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer beyond any float, let alone any date
+            return None
         if abs(seconds) > 1e11:  # larger than any plausible epoch in seconds: milliseconds
             seconds /= 1000.0
         try:
@@ -72,15 +76,33 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+_INT_LIMIT = 2**63
+
+
 def _int(value: Any) -> int | None:
+    """A whole number from a number or numeric text; None ("unknown") for anything else,
+    including infinities and NaN (``"INFINITY"``, ``1e999``), which have no integer, and
+    numbers beyond 64 bits."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
+    if not isinstance(value, int):
+        try:
+            value = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return None
+    # Beyond 64 bits no count, size or code is real; it would only break what shows it.
+    return value if -_INT_LIMIT < value < _INT_LIMIT else None
+
+
+def _float(value: Any) -> float | None:
+    """A finite number from a number or numeric text; None for anything else."""
+    if value is None or isinstance(value, bool):
         return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _bool(value: Any) -> bool | None:
@@ -190,7 +212,7 @@ class SandboxLimits:
         return cls(
             pids=_int(data.get("pids")),
             memory_mib=_int(data.get("memoryMiB")),
-            vcpus=float(vcpus) if isinstance(vcpus, int | float) and not isinstance(vcpus, bool) else None,
+            vcpus=_float(vcpus),
             disk_mib=_int(data.get("diskMiB")),
         )
 
@@ -224,13 +246,15 @@ class Sandbox:
     # What went wrong without failing the sandbox (an unreachable repo): the local backend's.
     warnings: list[str] | None = None
     keep_alive: bool | None = None  # sent by the local backend only
+    # What really runs on the local backend (it records the hosted base and provider asked for).
+    local_base: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     _KNOWN = (
         "id", "name", "provider", "baseSandbox", "displayName", "description", "status",
         "repo", "uri", "vcpus", "memory", "disk", "createdAt", "startedAt", "isolation",
         "topics", "logo", "readme", "installs", "owner", "limits", "protections", "missingProtections",
-        "warnings", "keepAlive",
+        "warnings", "keepAlive", "localBase",
     )  # fmt: skip
 
     @classmethod
@@ -266,6 +290,7 @@ class Sandbox:
             missing_protections=_str_list(record.get("missingProtections")),
             warnings=_str_list(record.get("warnings")),
             keep_alive=_bool(record.get("keepAlive")),
+            local_base=_str(record.get("localBase")),
             extra=_extra(record, cls._KNOWN),
         )
 

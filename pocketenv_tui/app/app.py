@@ -18,6 +18,7 @@ from textual.theme import Theme
 
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.api.terminal_url import terminal_family
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
 from pocketenv_tui.app.context import (
     AppContext,
@@ -52,8 +53,9 @@ def resolve_named_context(name: str, current: AppContext) -> AppContext:
 
 
 def terminal_dialect(sandbox: Sandbox) -> str:
-    """The binary dialect replays recent output on re-attach; only these providers speak it."""
-    return "cf" if (sandbox.provider or "") in ("local", "cloudflare") else "pty"
+    """The terminal family the sandbox's provider speaks (cf, pty, tty or ssh), as the official
+    clients choose it; the local backend serves all four (api/terminal_url.py)."""
+    return terminal_family(sandbox.provider)
 
 
 class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
@@ -231,9 +233,15 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
 
         if session_key is None and not new:
             session_key = self.shell_keys.last(self.context.state_key, sandbox.id)
+        # For ssh a made-up key only says "a new shell": the screen swaps in the key of the
+        # session the server makes (see screens/shell.py).
         session_key = session_key or new_session_key()
-        self._keep_shell_keys(lambda keys: keys.remember(self.context.state_key, sandbox.id, session_key, self.now()))
+        self.remember_shell(sandbox.id, session_key)
         self.push_screen(ShellScreen(sandbox, session_key, terminal_dialect(sandbox)))
+
+    def remember_shell(self, sandbox_id: str, key: str) -> None:
+        """Remember ``key`` as the sandbox's shell used last (``t`` reopens it)."""
+        self._keep_shell_keys(lambda keys: keys.remember(self.context.state_key, sandbox_id, key, self.now()))
 
     def last_shell_key(self, sandbox_id: str) -> str | None:
         return self.shell_keys.last(self.context.state_key, sandbox_id)

@@ -167,6 +167,8 @@ def resolve_context(
     directory = Path(data_dir) if data_dir else None
     if local or (directory is not None and api_url is None):
         return start_local(directory)
+    if api_url is None and (written_for := token_file_local_data_dir()) is not None:
+        return start_local(written_for)
     try:
         return api_context(api_url)
     except TokenMissingError as exc:
@@ -179,9 +181,25 @@ def resolve_context(
         return start_local(directory)
 
 
+def token_file_local_data_dir() -> Path | None:
+    """The data dir named by a token file ``serve --write-cli-token`` wrote, when nothing else
+    is configured: then that token is a local backend's, and sending it to the hosted API
+    would only get a 401. ``POCKETENV_TOKEN`` or ``POCKETENV_API_URL`` set: the user chose."""
+    import os
+
+    from pocketenv_tui.api.config import ENV_API_URL, ENV_TOKEN
+    from pocketenv_tui.local.client_setup import local_data_dir_of_token_file
+
+    if os.environ.get(ENV_TOKEN, "").strip() or os.environ.get(ENV_API_URL, "").strip():
+        return None
+    return local_data_dir_of_token_file()
+
+
 def available_contexts() -> list[str]:
     """Names ``:ctx`` can switch to: always the local backend, the token's API when one is set."""
     names = ["local"]
+    if token_file_local_data_dir() is not None:
+        return names  # the only token is a local backend's
     try:
         resolve_config()
     except ConfigError:

@@ -37,8 +37,8 @@ def field_rows(
         rows.append(("Protections", protections[0]))
     rows += [
         ("Resources", format_sandbox_resources(sandbox)),
-        ("Base", base_name(sandbox) or "-"),
-        ("Provider", sandbox.provider or "-"),
+        ("Base", _base_text(sandbox)),
+        ("Provider", _provider_text(sandbox)),
         ("Created", format_timestamp(sandbox.created_at)),
         ("Started", format_timestamp(sandbox.started_at)),
         ("Repo", sandbox.repo or "-"),
@@ -55,6 +55,20 @@ def field_rows(
     if sandbox.description:
         rows.append(("About", sandbox.description))
     return rows
+
+
+def _base_text(sandbox: Sandbox) -> str:
+    name = base_name(sandbox) or "-"
+    runs = sandbox.local_base
+    # The local backend records a hosted template it was asked for and runs its own base.
+    return f"{name} (as {runs})" if runs and runs != name else name
+
+
+def _provider_text(sandbox: Sandbox) -> str:
+    provider = sandbox.provider or "-"
+    if sandbox.local_base is not None and provider != "local":
+        return f"{provider} (runs here)"
+    return provider
 
 
 def fields_grid(rows: list[tuple[str, Text | str]]) -> Table:

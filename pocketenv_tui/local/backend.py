@@ -25,6 +25,7 @@ from pocketenv_tui.local.state.store import Store
 
 log = logging.getLogger("pocketenv_tui.local")
 
+START_WAIT = 300.0  # seconds a service call waits for its sandbox's start in progress
 VSCODE_PORT = 1024  # the hosted API's reserved "VS Code Server" port row
 VSCODE_SERVICE_ID = "vscode"
 
@@ -63,11 +64,31 @@ class Backend:
             raise not_found("Sandbox not found", "SandboxNotFound")
         return row
 
-    async def running_sandbox(self, ref: str, did: str) -> dict[str, Any]:
+    async def running_sandbox(self, ref: str, did: str, *, wait_for_start: bool = False) -> dict[str, Any]:
+        """The caller's sandbox ``ref`` if it runs; 400 otherwise.
+
+        ``wait_for_start``: a sandbox still starting is waited for (its boot holds the lock),
+        as the hosted worker wakes a container for a service call instead of refusing it; the
+        official SDK's example starts a service right after creating its sandbox.
+        """
         row = await self.own_sandbox(ref, did)
+        if wait_for_start and row["status"] == "INITIALIZING":
+            try:
+                row = await asyncio.wait_for(self._started(row["id"], did), timeout=START_WAIT)
+            except TimeoutError:
+                raise invalid(f"Sandbox is still starting after {START_WAIT:g} s") from None
         if row["status"] != "RUNNING" or not self.runtime.is_running(row["id"]):
             raise invalid("Sandbox is not running")
         return row
+
+    async def _started(self, sandbox_id: str, did: str) -> dict[str, Any]:
+        """The row once it is no longer INITIALIZING (the boot may not hold the lock yet)."""
+        while True:
+            async with self.lock(sandbox_id):
+                row = await self.own_sandbox(sandbox_id, did)
+            if row["status"] != "INITIALIZING":
+                return row
+            await asyncio.sleep(0.05)
 
     async def resolve_for_terminal(self, ref: str, did: str) -> str | None:
         """For the terminal routes: the id of the caller's sandbox named by ``ref``."""

@@ -13,6 +13,12 @@ from pathlib import Path
 
 import uvicorn
 
+from pocketenv_tui.local.client_setup import (
+    TokenFileTaken,
+    print_env_lines,
+    server_url,
+    write_cli_token,
+)
 from pocketenv_tui.local.http.app import create_app
 from pocketenv_tui.local.sandbox.errors import SandboxRuntimeError
 from pocketenv_tui.local.sandbox.limits import DEFAULT_LIMITS, Limits
@@ -22,12 +28,10 @@ from pocketenv_tui.local.state.datadir import (
     BACKGROUND_ENV,
     DataDirLock,
     DataDirLocked,
-    read_server_json,
     remove_server_json,
     resolve_data_dir,
     write_server_json,
 )
-from pocketenv_tui.local.state.identity import load_or_create_identity
 
 
 def is_loopback(host: str) -> bool:
@@ -78,18 +82,6 @@ class SandboxOptions:
     max_shells: int | None = None
 
 
-def print_env_lines(data_dir: Path, host: str, port: int) -> list[str]:
-    identity = load_or_create_identity(data_dir)
-    live = read_server_json(data_dir)
-    url = live["url"] if live else _url(host, port)
-    return [
-        f"POCKETENV_API_URL={url}",
-        f"POCKETENV_TOKEN={identity.token}",
-        f"POCKETENV_PUBLIC_KEY={identity.public_key}",
-        f"POCKETENV_STORAGE_URL={url}",
-    ]
-
-
 def _warn_missing(runtime: SandboxRuntime) -> None:
     """Once, at start: which protections sandboxes of this server will lack, and why."""
     missing = runtime.facilities.missing_lines()
@@ -104,7 +96,7 @@ def _warn_missing(runtime: SandboxRuntime) -> None:
 
 def run_serve(
     host: str, port: int, data_dir: str | Path | None, allow_remote: bool, print_env: bool,
-    sandbox: SandboxOptions | None = None,
+    sandbox: SandboxOptions | None = None, write_token: bool = False, force: bool = False,
 ) -> int:
     """``pocketenv-tui serve``: returns the process exit code, errors as one clear line.
 
@@ -117,8 +109,17 @@ def run_serve(
     except OSError as exc:
         _error(f"cannot create the data dir {data_path}: {exc.strerror or exc}")
         return 1
+    if write_token:
+        try:
+            written = write_cli_token(data_path, force=force)
+        except (TokenFileTaken, OSError) as exc:
+            _error(f"cannot write the CLI token file: {exc}")
+            return 1
+        print(f"wrote {written} (mode 0600) with the token of {data_path}", file=sys.stderr)
+        if not print_env:
+            return 0
     if print_env:
-        for line in print_env_lines(data_path, host, port):
+        for line in print_env_lines(data_path, server_url(data_path, _url(host, port))):
             print(line)
         return 0
     if not is_loopback(host) and not allow_remote:

@@ -1,26 +1,29 @@
-"""One interactive shell session over a WebSocket, in either Pocketenv dialect.
+"""One interactive shell session over a WebSocket, in any Pocketenv dialect.
 
-Dialects (see reference/terminal.md):
+Dialects (``pty``, ``tty``, ``ssh``, ``cf``) differ only in framing, which lives in
+:mod:`.dialects`; this module connects, pumps data both ways and reconnects.
 
-* ``"pty"`` — ``/pty/{id}/ws``: everything travels in text frames. Output is text; input is
-  text; a frame that is the JSON object ``{"type":"resize","cols":c,"rows":r}`` is a resize.
-  The server has no status messages: close 1000 "exit" means the shell ended, 1008 a bad token,
-  1011 a session error.
-* ``"cf"`` — ``/v1/sandboxes/{id}/ws/terminal``: output and input are binary frames; text
-  frames are JSON status (``ready``, ``error``, ``exit`` with ``code``) from the server and JSON
-  control (``resize``) from us. On open the server sends a replay of recent output, then
-  ``ready``; the size is sent after ``ready``.
-
-The session knows nothing of sandboxes: the caller hands it a URL that already carries the
-token and the session key, so reconnecting re-attaches to the same remote shell.
+The session knows nothing of sandboxes. The caller hands it either a URL that already carries
+the token and the session key, or an *opener*: an async callable that returns the URL to
+connect to, called before every connection attempt. The ssh family needs one, because its
+WebSocket URL names a session that an HTTP call makes first (``api/ssh_sessions.py``): the
+opener makes it the first time and hands out the same URL afterwards, so reconnecting
+re-attaches to the same remote shell. When the server says that session is gone (close 1011
+"Session not found", or HTTP 404 on the upgrade) the session calls the opener once with
+``renew=True`` for a new one, says so in a non-final status, and carries on; a second "gone"
+before a connection succeeded ends it. An opener reports failure by raising: an exception
+whose ``status`` attribute is 0 (unreachable) or a retryable HTTP status, or an
+``OSError``/``TimeoutError``, is retried with the usual backoff; anything else ends the
+session with its message.
 
 Why the extra machinery compared with the upstream CLI:
 
 * Typed input is kept in a buffer until a WebSocket send of it succeeded, so keys pressed while
-  the link is down are flushed after reconnecting instead of being lost.
-* After a reconnect in the cf dialect the server replays up to 256 KiB of output we have mostly
-  already shown; the overlap with what we received before is cut off so the screen does not
-  show it twice.
+  the link is down are flushed after reconnecting instead of being lost. The size is sent
+  again on every new socket. Every dialect reconnects the same way (backoff, same key).
+* After a reconnect the cf and ssh servers replay output we have mostly already shown; the
+  overlap with what we received before is cut off so the screen does not show it twice (cf
+  marks the replay's end with ``ready``; ssh does not, see ``dialects.ReplayTrimmer``).
 * ``pause_output``/``resume_output`` let a slow consumer stop reading from the socket, which
   pushes back on the server instead of growing a buffer without bound during a flood.
 * With ``acknowledge=True`` (cf dialect) the session asks the server for acknowledged flow
@@ -36,12 +39,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -52,75 +52,48 @@ from websockets.exceptions import (
     InvalidURI,
 )
 
-Dialect = Literal["pty", "cf"]
+from .dialects import (
+    Dialect,
+    ReplayTrimmer,
+    check_dialect,
+    decode_output,
+    input_frames,
+    parse_cf_control,
+    replay_overlap,
+    resize_frame,
+    session_gone,
+    waits_for_ready,
+)
+from .status import (
+    RETRYABLE_HTTP,
+    SessionState,
+    SessionStatus,
+    closed_status,
+    network_message,
+    opener_retryable,
+    refusal_message,
+)
 
-# Close codes after which reconnecting cannot help: a clean close, a protocol or policy
-# violation (1008 is how the servers reject a token), a server-side session error (the same
-# request would fail the same way), and the application range 4000-4999.
-_FINAL_CLOSE_CODES = {1000, 1002, 1003, 1007, 1008, 1009, 1010, 1011}
-# HTTP statuses on the upgrade that a retry might get past.
-_RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}
+__all__ = [
+    "Dialect",
+    "Opener",
+    "SessionState",
+    "SessionStatus",
+    "TerminalSession",
+    "replay_overlap",
+    "with_query",
+]
+
 
 _SEND_SLICE = 64 * 1024  # one frame carries at most this much typed/pasted input
-_REPLAY_KEEP = 256 * 1024  # tail of received output kept to de-duplicate a cf replay
-_EXIT_REASON = re.compile(r"^exit(?:\D+(-?\d+))?", re.IGNORECASE)
+_REPLAY_KEEP = 256 * 1024  # tail of received output kept to de-duplicate a replay
+_REPLAYING = ("cf", "ssh")  # dialects whose servers replay output on re-attach
 
 
-class SessionState(StrEnum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"  # socket open (cf: and the server said ready)
-    RECONNECTING = "reconnecting"  # waiting out the backoff before the next attempt
-    ERROR = "error"  # the server reported an error but the socket is still open
-    EXITED = "exited"  # the remote shell ended; final
-    CLOSED = "closed"  # closed by us or cleanly by the server; final
-    FAILED = "failed"  # cannot (re)connect; final
+class Opener(Protocol):
+    """Returns the URL for the next connection attempt (see the module docs)."""
 
-    @property
-    def final(self) -> bool:
-        return self in (SessionState.EXITED, SessionState.CLOSED, SessionState.FAILED)
-
-
-@dataclass(frozen=True)
-class SessionStatus:
-    state: SessionState
-    message: str = ""
-    exit_code: int | None = None
-    close_code: int | None = None
-    attempt: int = 0  # reconnect attempt number (0 on the first connection)
-
-    @property
-    def final(self) -> bool:
-        return self.state.final
-
-
-class _Outcome(Exception):
-    """Raised inside one connection to end it with a known status."""
-
-    def __init__(self, status: SessionStatus) -> None:
-        super().__init__(status.message)
-        self.status = status
-
-
-def _utf8_boundary(data: bytes | bytearray, limit: int) -> int:
-    """Largest cut <= limit that does not split a UTF-8 sequence (text frames must be valid)."""
-    if len(data) <= limit:
-        return len(data)
-    cut = limit
-    # Step back over continuation bytes (10xxxxxx) to the start of the character.
-    while cut > 0 and (data[cut] & 0xC0) == 0x80:
-        cut -= 1
-    return cut or limit
-
-
-def _looks_like_resize(text: str) -> bool:
-    stripped = text.strip()
-    if not (stripped.startswith("{") and stripped.endswith("}")):
-        return False
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and value.get("type") == "resize"
+    async def __call__(self, *, renew: bool, size: tuple[int, int]) -> str: ...
 
 
 def _is_loopback(url: str) -> bool:
@@ -136,43 +109,20 @@ def with_query(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def replay_overlap(already: bytes, replay: bytes) -> int:
-    """Length of the longest prefix of ``replay`` that ``already`` ends with.
-
-    The cf server replays the tail of everything the shell printed; the part we received
-    before the drop is a suffix of ``already`` and a prefix of ``replay``.
-    """
-    if not already or not replay:
-        return 0
-    seen, fresh = memoryview(already), memoryview(replay)
-    probe_len = min(64, len(replay))
-    probe = replay[:probe_len]
-    # Overlaps of at least probe_len bytes contain the whole probe: let find() jump between
-    # candidates, earliest first (the earliest start is the longest overlap).
-    start = max(0, len(already) - len(replay))
-    while (i := already.find(probe, start)) >= 0:
-        k = len(already) - i
-        if k <= len(replay) and seen[i:] == fresh[:k]:
-            return k
-        start = i + 1
-    for k in range(min(probe_len - 1, len(already)), 0, -1):
-        if seen[len(already) - k :] == fresh[:k]:
-            return k
-    return 0
-
-
 class TerminalSession:
     """A shell over WebSocket with resize, keepalive pings and reconnect with backoff.
 
+    ``url`` is where to connect, or None when ``opener`` says it (see the module docs).
     ``on_output`` receives raw terminal bytes; ``on_status`` receives every
     :class:`SessionStatus` change. Both are called on the event loop and must not block.
     """
 
     def __init__(
         self,
-        url: str,
+        url: str | None,
         dialect: Dialect,
         *,
+        opener: Opener | None = None,
         headers: Mapping[str, str] | None = None,
         on_output: Callable[[bytes], None],
         on_status: Callable[[SessionStatus], None] | None = None,
@@ -184,11 +134,12 @@ class TerminalSession:
         open_timeout: float = 30.0,
         acknowledge: bool = False,
     ) -> None:
-        if dialect not in ("pty", "cf"):
-            raise ValueError(f"unknown terminal dialect {dialect!r} (expected 'pty' or 'cf')")
+        self.dialect: Dialect = check_dialect(dialect)
+        if (url is None) == (opener is None):
+            raise ValueError("give a terminal session either a url or an opener")
         self._ask_acks = acknowledge and dialect == "cf"
-        self.url = with_query(url, flow="ack") if self._ask_acks else url
-        self.dialect: Dialect = dialect
+        self._opener = opener
+        self.url = self._prepared(url) if url is not None else ""
         self._headers = dict(headers or {})
         self._on_output = on_output
         self._on_status = on_status
@@ -206,16 +157,19 @@ class TerminalSession:
         self._reading = asyncio.Event()  # cleared by pause_output()
         self._reading.set()
         self._ws: ClientConnection | None = None
-        self._can_send = False  # pty: once open; cf: once ready
-        self._tail = bytearray()  # last output bytes, for cf replay de-duplication
+        self._can_send = False  # once open; cf: once ready
+        self._tail = bytearray()  # last output bytes, for replay de-duplication
+        self._trimmer: ReplayTrimmer | None = None  # ssh: trimming a reconnect's replay
         self._task: asyncio.Task[SessionStatus] | None = None
         self._last_error = ""  # cf "error" status text, to explain a close that follows it
+        self._gone = False  # the last attempt was told its session does not exist
         self._connection = 0  # numbers the sockets, so acks only count this socket's bytes
         self.acknowledging = False  # the server confirmed acknowledged flow control
         self._unprocessed: deque[list[int]] = deque()  # [connection, bytes] emitted, in order
         self._ack_due = 0  # processed bytes of this socket not yet acknowledged
         self.status = SessionStatus(SessionState.CONNECTING, "Connecting…")
         self.connections = 0  # successful opens so far (1 + reconnects)
+        self.renewals = 0  # new sessions the opener made because the server lost ours
 
     # ------------------------------------------------------------------ public API
     @property
@@ -288,48 +242,43 @@ class TerminalSession:
     async def run(self) -> SessionStatus:
         """Connect, pump data both ways, reconnect on drops; return the final status."""
         attempt = 0
+        renew = False  # the next opener call must make a new session
+        renewed = False  # a new session was made since the last successful open
         while True:
             if self._stop.is_set():
                 return self._set(SessionStatus(SessionState.CLOSED, "Closed"))
-            if attempt == 0:
+            if attempt == 0 and not renewed:
                 self._set(SessionStatus(SessionState.CONNECTING, "Connecting…"))
+            self._gone = False
             try:
-                async with connect(
-                    self.url,
-                    additional_headers=self._headers or None,
-                    # Compressing a flood costs the server about as much CPU as reading it;
-                    # worth it across a network, pure loss to a backend on this machine.
-                    compression=None if _is_loopback(self.url) else "deflate",
-                    ping_interval=self._ping_interval,
-                    ping_timeout=self._ping_interval,
-                    open_timeout=self._open_timeout,
-                    # Bound what websockets buffers for us (at most 16 frames of at most 4 MiB;
-                    # servers send PTY chunks and one 256 KiB replay); pausing reads then
-                    # stalls the server instead of growing memory.
-                    max_size=4 * 1024 * 1024,
-                    max_queue=16,
-                ) as ws:
-                    self._ws = ws
-                    self.connections += 1
-                    self._last_error = ""
-                    attempt = 0
-                    status = await self._serve(ws)
-            except _Outcome as outcome:
-                status = outcome.status
-            except InvalidStatus as exc:
-                code = exc.response.status_code
-                message = self._http_message(code, exc)
-                if code not in _RETRYABLE_HTTP:
+                url = await self._next_url(renew)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an opener's failure, whatever its library raises
+                message = f"Could not open the terminal: {exc}"
+                if not opener_retryable(exc):
                     return self._set(SessionStatus(SessionState.FAILED, message))
                 status = SessionStatus(SessionState.RECONNECTING, message)
-            except InvalidURI as exc:
-                return self._set(SessionStatus(SessionState.FAILED, f"Bad terminal URL: {exc}"))
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
-                status = SessionStatus(SessionState.RECONNECTING, self._network_message(exc))
-            finally:
-                self._ws = None
-                self._can_send = False
+            else:
+                if renew:
+                    renew = False
+                    self.renewals += 1
+                    # A new shell: what the old one printed says nothing about its replay.
+                    self._tail.clear()
+                status, opened = await self._attempt(url)
+                if opened:
+                    attempt, renewed = 0, False
 
+            if self._gone and self._opener is not None and not renewed and not self._stop.is_set():
+                # Once: a session made a moment ago that is gone already will not come back.
+                renew = renewed = True
+                self._set(
+                    SessionStatus(
+                        SessionState.CONNECTING,
+                        "The server no longer knew this terminal's session; opening a new one…",
+                    )
+                )
+                continue
             if status.final:
                 return self._set(status)
             if self._stop.is_set():
@@ -357,13 +306,62 @@ class TerminalSession:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
 
+    async def _next_url(self, renew: bool) -> str:
+        if self._opener is not None:
+            self.url = self._prepared(await self._opener(renew=renew, size=self._size))
+        return self.url
+
+    def _prepared(self, url: str) -> str:
+        return with_query(url, flow="ack") if self._ask_acks else url
+
+    async def _attempt(self, url: str) -> tuple[SessionStatus, bool]:
+        """One connection: how it ended, and whether it opened at all."""
+        opened = False
+        try:
+            async with connect(
+                url,
+                additional_headers=self._headers or None,
+                # Compressing a flood costs the server about as much CPU as reading it;
+                # worth it across a network, pure loss to a backend on this machine.
+                compression=None if _is_loopback(url) else "deflate",
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_interval,
+                open_timeout=self._open_timeout,
+                # Bound what websockets buffers for us (at most 16 frames of at most 4 MiB;
+                # servers send PTY chunks and one 256 KiB replay); pausing reads then
+                # stalls the server instead of growing memory.
+                max_size=4 * 1024 * 1024,
+                max_queue=16,
+            ) as ws:
+                self._ws = ws
+                self.connections += 1
+                self._last_error = ""
+                opened = True
+                return await self._serve(ws), opened
+        except InvalidStatus as exc:
+            code = exc.response.status_code
+            self._gone = code == 404
+            state = SessionState.RECONNECTING if code in RETRYABLE_HTTP else SessionState.FAILED
+            return SessionStatus(state, refusal_message(code, exc.response.body)), opened
+        except InvalidURI as exc:
+            return SessionStatus(SessionState.FAILED, f"Bad terminal URL: {exc}"), opened
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            return SessionStatus(SessionState.RECONNECTING, network_message(exc)), opened
+        finally:
+            self._ws = None
+            self._can_send = False
+            self._end_trimming()
+
     # ------------------------------------------------------------------ one connection
     async def _serve(self, ws: ClientConnection) -> SessionStatus:
         self._size_dirty = True  # a new socket (maybe a new PTY) must learn our size
         self._connection += 1
         self.acknowledging = False
         self._ack_due = 0
-        if self.dialect == "pty":
+        if self.dialect == "ssh" and self._tail:
+            # The server replays everything first; what we showed before is cut off.
+            self._trimmer = ReplayTrimmer(bytes(self._tail[-_REPLAY_KEEP:]))
+        if not waits_for_ready(self.dialect):
             self._can_send = True
             self._set(SessionStatus(SessionState.CONNECTED, "Connected", attempt=0))
             self._wake.set()
@@ -401,10 +399,8 @@ class TerminalSession:
             while True:
                 await self._reading.wait()
                 message = await ws.recv()
-                if self.dialect == "pty":
-                    # Text frames are output; a binary frame from a /pty server is output too.
-                    data = message.encode("utf-8") if isinstance(message, str) else message
-                    self._emit_output(data)
+                if self.dialect != "cf":
+                    self._emit_text_dialect(decode_output(self.dialect, message))
                     continue
                 if isinstance(message, bytes):
                     if replay is not None:
@@ -432,33 +428,26 @@ class TerminalSession:
             return self._closed_status(rcvd.code, rcvd.reason)
 
     def _cf_control(self, text: str) -> str | SessionStatus | None:
-        try:
-            control = json.loads(text)
-        except ValueError:
+        control = parse_cf_control(text)
+        if control is None:
             return None  # unknown chatter from a newer server; ignore it
-        if not isinstance(control, dict):
-            return None
-        kind = control.get("type")
-        if kind == "ready":
-            self.acknowledging = self._ask_acks and control.get("flow") == "ack"
+        if control.kind == "ready":
+            self.acknowledging = self._ask_acks and control.flow == "ack"
             self._set(SessionStatus(SessionState.CONNECTED, "Connected"))
             return "ready"
-        if kind == "error":
-            message = str(control.get("message") or "Terminal error")
+        if control.kind == "error":
+            message = control.message or "Terminal error"
             self._last_error = message
             self._set(SessionStatus(SessionState.ERROR, message))
             return None
-        if kind == "exit":
-            code = control.get("code")
-            code = code if isinstance(code, int) else None
-            signal = control.get("signal")
-            if code is not None:
-                message = f"Process exited with code {code}"
-            elif signal:
-                message = f"Process killed by signal {signal}"
+        if control.kind == "exit":
+            if control.code is not None:
+                message = f"Process exited with code {control.code}"
+            elif control.signal:
+                message = f"Process killed by signal {control.signal}"
             else:
                 message = "Process exited"
-            return SessionStatus(SessionState.EXITED, message, exit_code=code)
+            return SessionStatus(SessionState.EXITED, message, exit_code=control.code)
         return None
 
     async def _write_loop(self, ws: ClientConnection) -> None:
@@ -470,32 +459,31 @@ class TerminalSession:
             if self._size_dirty:
                 cols, rows = self._size
                 self._size_dirty = False
-                await ws.send(json.dumps({"type": "resize", "cols": cols, "rows": rows}))
+                await ws.send(resize_frame(cols, rows))
             # Keys first: typed input goes out before the acks that let more output in.
             while self._pending and self._can_send:
-                await self._send_pending_slice(ws)
+                frames, used = input_frames(self.dialect, self._pending, _SEND_SLICE)
+                for frame in frames:
+                    await ws.send(frame)
+                del self._pending[:used]  # only now: a failed send keeps the input for the next socket
             if self._ack_due and self.acknowledging:
                 due, self._ack_due = self._ack_due, 0
                 await ws.send(json.dumps({"type": "ack", "bytes": due}))
 
-    async def _send_pending_slice(self, ws: ClientConnection) -> None:
-        if self.dialect == "cf":
-            chunk = bytes(self._pending[:_SEND_SLICE])
-            await ws.send(chunk)
-            del self._pending[: len(chunk)]
-            return
-        cut = _utf8_boundary(self._pending, _SEND_SLICE)
-        chunk = bytes(self._pending[:cut])
-        text = chunk.decode("utf-8", errors="replace")
-        if _looks_like_resize(text):
-            # A paste that happens to be a resize object would be eaten by the server.
-            await ws.send(text[:1])
-            await ws.send(text[1:])
-        else:
-            await ws.send(text)
-        del self._pending[:cut]  # only now: a failed send keeps the input for the next socket
-
     # ------------------------------------------------------------------ helpers
+    def _emit_text_dialect(self, data: bytes) -> None:
+        trimmer = self._trimmer
+        if trimmer is not None:
+            data = trimmer.feed(data)
+            if trimmer.done:
+                self._trimmer = None
+        self._emit_output(data)
+
+    def _end_trimming(self) -> None:
+        trimmer, self._trimmer = self._trimmer, None
+        if trimmer is not None:
+            self._emit_output(trimmer.flush())
+
     def _emit_output(self, data: bytes) -> None:
         if not data:
             return
@@ -505,7 +493,7 @@ class TerminalSession:
                 queue[-1][1] += len(data)
             else:
                 queue.append([self._connection, len(data)])
-        if self.dialect == "cf":
+        if self.dialect in _REPLAYING:
             self._tail += data
             if len(self._tail) > 2 * _REPLAY_KEEP:
                 del self._tail[: len(self._tail) - _REPLAY_KEEP]
@@ -519,59 +507,10 @@ class TerminalSession:
         self._emit_output(replay[skip:])
 
     def _closed_status(self, code: int | None, reason: str) -> SessionStatus:
-        if code is None:
-            return SessionStatus(SessionState.RECONNECTING, "Connection lost", close_code=1006)
         if not reason and self._last_error:
             reason = self._last_error
-        if code == 1000:
-            match = _EXIT_REASON.match(reason or "")
-            if match:
-                exit_code = int(match.group(1)) if match.group(1) else None
-                message = (
-                    f"Process exited with code {exit_code}"
-                    if exit_code is not None
-                    else "Process exited"
-                )
-                return SessionStatus(
-                    SessionState.EXITED, message, exit_code=exit_code, close_code=code
-                )
-            return SessionStatus(
-                SessionState.CLOSED,
-                f"Closed by server: {reason}" if reason else "Closed by server",
-                close_code=code,
-            )
-        if code in _FINAL_CLOSE_CODES or 4000 <= code <= 4999:
-            what = "Access denied" if code == 1008 else "Session ended"
-            detail = f": {reason}" if reason else ""
-            return SessionStatus(
-                SessionState.FAILED, f"{what} (code {code}){detail}", close_code=code
-            )
-        detail = f": {reason}" if reason else ""
-        return SessionStatus(
-            SessionState.RECONNECTING, f"Connection lost (code {code}){detail}", close_code=code
-        )
-
-    @staticmethod
-    def _http_message(code: int, exc: InvalidStatus) -> str:
-        body = exc.response.body or b""
-        detail = body.decode("utf-8", errors="replace").strip()
-        with contextlib.suppress(ValueError, AttributeError):
-            parsed = json.loads(detail)
-            detail = str(parsed.get("message") or parsed.get("error") or detail)
-        names = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 400: "Bad request"}
-        head = f"Server refused the terminal (HTTP {code} {names.get(code, '')})".replace(" )", ")")
-        return f"{head}: {detail[:200]}" if detail else head
-
-    @staticmethod
-    def _network_message(exc: BaseException) -> str:
-        if isinstance(exc, ConnectionRefusedError):
-            return "Connection refused"
-        if isinstance(exc, TimeoutError):
-            return "Timed out connecting"
-        if isinstance(exc, ConnectionClosed):
-            return "Connection lost"
-        text = str(exc) or type(exc).__name__
-        return f"Cannot connect: {text}"
+        self._gone = session_gone(code, reason)
+        return closed_status(self.dialect, code, reason)
 
     def _set(self, status: SessionStatus) -> SessionStatus:
         self.status = status

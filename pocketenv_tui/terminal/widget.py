@@ -47,7 +47,7 @@ from textual.worker import Worker
 
 from .keys import encode_key, encode_mouse, encode_paste
 from .screen import TerminalScreen
-from .session import Dialect, SessionState, SessionStatus, TerminalSession
+from .session import Dialect, Opener, SessionState, SessionStatus, TerminalSession
 from .widget_render import StyleCache, build_strip, overlay
 
 LEAVE_KEY = "ctrl+right_square_bracket"
@@ -205,17 +205,20 @@ class TerminalView(Widget, can_focus=True):
     # ------------------------------------------------------------------ sessions
     def connect(
         self,
-        url: str,
+        url: str | Opener,
         dialect: Dialect,
         *,
         headers: dict[str, str] | None = None,
         **session_options: object,
     ) -> TerminalSession:
-        """Open a shell session at ``url`` and run it in a worker tied to this widget."""
+        """Open a shell session at ``url`` (or wherever an opener says, see
+        :class:`TerminalSession`) and run it in a worker tied to this widget."""
         session_options.setdefault("acknowledge", True)
+        fixed, opener = (url, None) if isinstance(url, str) else (None, url)
         session = TerminalSession(
-            url,
+            fixed,
             dialect,
+            opener=opener,
             headers=headers,
             on_output=self.write_output,
             on_status=self.set_status,

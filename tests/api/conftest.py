@@ -30,6 +30,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path):
         "POCKETENV_API_URL",
         "POCKETENV_PUBLIC_KEY",
         "POCKETENV_STORAGE_URL",
+        "POCKETENV_CF_URL",
+        "POCKETENV_PTY_URL",
+        "POCKETENV_TTY_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"

@@ -66,7 +66,7 @@ async def test_lifecycle(local_client: PocketenvClient) -> None:
             name, timeout=BOOT_TIMEOUT, interval=0.2
         )
         assert running.id == created.id
-        assert running.provider == "local"
+        assert running.provider == "cloudflare" and running.local_base == "shell"  # upstream default
         assert running.isolation in {"bwrap", "none"}
         assert running.started_at is not None
 

@@ -195,4 +195,5 @@ async def test_storage_errors_are_pocketenv_errors(api: MockApi, client) -> None
     api.on("/cp/missing", fail(404, "NotFound", "No such upload"))
     with pytest.raises(PocketenvError) as caught:
         await client.storage.download("missing")
-    assert caught.value.status == 404 and caught.value.message == "No such upload"
+    assert caught.value.status == 404 and caught.value.message.startswith("No such upload: no archive missing")
+    assert "POCKETENV_STORAGE_URL" in caught.value.message

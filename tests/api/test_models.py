@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pocketenv_tui.api import models
@@ -230,3 +230,59 @@ def test_resource_models_load_only_when_named():
     subprocess.run([sys.executable, "-c", program], check=True)
     with pytest.raises(AttributeError):
         models.NoSuchModel  # noqa: B018
+
+
+# -- numbers a server should never send, and every model -------------------------------------
+
+FIELD_NAMES = (
+    "appliesAtNextStart authKey avatar baseSandbox clients command createdAt description did directory disk "
+    "diskMiB displayName exitCode exit_code expiresAt handle id installs isolation keepAlive key limits localBase "
+    "logo memory memoryMiB missingProtections name owner path pids port ports previewUrl privateKey protections "
+    "provider publicKey readOnly readme repo startedAt status stderr stdout topics total updatedAt uri url value "
+    "vcpus warnings webhookUrl sandbox sandboxes secret variable file volume service"
+).split()
+# Values that look like numbers and have no integer: each must come out as "unknown".
+NON_NUMBERS = ["INFINITY", "-Infinity", "inf", "NaN", "nan", "1e999", "-1e999", "9" * 400, "0x10", ""]
+ODD_VALUES = st.one_of(
+    st.sampled_from(NON_NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.text(max_size=20),
+    st.booleans(),
+    st.none(),
+)
+JSON_VALUES = st.recursive(
+    ODD_VALUES,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(FIELD_NAMES), children, max_size=6),
+    max_leaves=20,
+)
+MODEL_READERS = [
+    Sandbox.from_json, Profile.from_json, SandboxPage.from_json, models.SandboxLimits.from_json,
+    Port.from_json, ExecResult.from_json, Secret.from_json, Variable.from_json, Volume.from_json,
+    Service.from_json, Backup.from_json, SshKeys.from_json, TailscaleKey.from_json,
+]
+
+
+@pytest.mark.parametrize("reader", MODEL_READERS, ids=lambda reader: reader.__qualname__)
+@settings(max_examples=60, deadline=None)
+@given(record=st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=12))
+def test_no_answer_crashes_any_model(reader, record) -> None:
+    reader({"id": "0", "name": "n", **record})
+    reader(record)
+
+
+def test_infinity_and_nan_as_numbers_are_unknown() -> None:
+    # Found by the property test run without derandomisation: int(float("INFINITY")) raised.
+    sandbox = Sandbox.from_json({"id": "0", "vcpus": "INFINITY", "memory": float("inf"), "disk": "NaN",
+                                 "installs": "1e999", "limits": {"vcpus": "Infinity", "memoryMiB": "-inf"}})
+    assert sandbox is not None
+    assert (sandbox.vcpus, sandbox.memory, sandbox.disk, sandbox.installs) == (None, None, None, None)
+    assert sandbox.limits is not None and (sandbox.limits.vcpus, sandbox.limits.memory_mib) == (None, None)
+    assert Port.from_json({"port": "INFINITY"}) is None
+    assert ExecResult.from_json({"stdout": "", "exitCode": "NaN"}).exit_code == -1  # its "unknown"
+
+
+def test_numbers_beyond_64_bits_are_unknown() -> None:
+    sandbox = Sandbox.from_json({"id": "0", "memory": 10**30, "disk": "1e30", "startedAt": 10**400})
+    assert sandbox is not None and (sandbox.memory, sandbox.disk, sandbox.started_at) == (None, None, None)
+    assert Sandbox.from_json({"id": "0", "memory": 2**62}).memory == 2**62

@@ -11,18 +11,12 @@ that answers execStream as the hosted API does (501). Snapshots show streamed ou
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from textual.widgets import Input
 
 from pocketenv_tui.api.exec_stream import ExecFinished, ExecOutput
@@ -43,6 +37,7 @@ from tests.app.conftest import (
     wait_for,
 )
 from tests.app.snapshot_support import DISPLAY_URL, FIXED_INSTANT, StableView
+from tests.backend_proxy import BackendProxy
 from tests.conftest import launch_backend
 
 pytestmark = pytest.mark.timeout(180)
@@ -224,47 +219,16 @@ async def test_a_late_event_never_lands_in_a_newer_run(local_backend, sandbox):
 # -- a server without the streaming exec ------------------------------------------------------
 
 
-class HostedLikeProxy:
-    """The backend behind a real HTTP proxy that answers execStream as the hosted API
-    answers a method it does not have."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    async def forward(self, request: Request) -> Response:
-        if request.url.path.endswith("sandbox.execStream"):
-            return JSONResponse({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, status_code=501)
-        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
-        async with httpx.AsyncClient(base_url=self.upstream, timeout=600) as upstream:
-            answer = await upstream.request(
-                request.method, request.url.path, params=request.query_params, content=await request.body(), headers=headers
-            )
-        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"))
-
-    def __enter__(self) -> HostedLikeProxy:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.05)
-        raise RuntimeError("the proxy did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def no_exec_stream(request: Request) -> Response | None:
+    """The hosted API's answer to a method it does not have."""
+    if request.url.path.endswith("sandbox.execStream"):
+        return JSONResponse({"error": "MethodNotImplemented", "message": "Method Not Implemented"}, status_code=501)
+    return None
 
 
 @pytest.fixture
-def hosted_like(local_backend) -> Iterator[HostedLikeProxy]:
-    with HostedLikeProxy(local_backend.url) as proxy:
+def hosted_like(local_backend) -> Iterator[BackendProxy]:
+    with BackendProxy(local_backend.url, before=no_exec_stream) as proxy:
         yield proxy
 
 

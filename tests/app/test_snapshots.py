@@ -97,11 +97,12 @@ def test_empty_state(snap_compare, empty_backend):
 
 
 def test_filter(snap_compare, snapshot_backend):
-    """`/ar`: only charlie matches; the filter shows in the header and the prompt line."""
+    """`/arl`: only charlie matches (`ar` alone is in every row's provider, cloudflare); the
+    filter shows in the header and the prompt line."""
 
     async def run_before(pilot):
         await loaded(pilot)
-        await pilot.press("slash", "a", "r")
+        await pilot.press("slash", "a", "r", "l")
         no_blink(pilot.app)
         main = pilot.app.main_screen
         await wait_for(pilot, lambda: main.query_one("#sandboxes").row_count == 1, "one row")

@@ -69,7 +69,7 @@ async def test_host_home_is_not_there(boxed: SandboxRuntime) -> None:
     assert inside_root <= {".pyenv"}, inside_root
     assert not (host_root - {".pyenv"}) & inside_root
     out, _, _ = await run(boxed, "ls /home")
-    assert out.split() == ["sandbox"]
+    assert out.split() == ["coder", "sandbox"]  # ours: HOME, and the hosted templates' home
     if ".pyenv" in inside_root:
         listing = (await run(boxed, "find /root/.pyenv -maxdepth 2"))[0].split()
         assert all(Path(sys.base_prefix).as_posix().startswith(p) or p.startswith(sys.base_prefix) for p in listing)

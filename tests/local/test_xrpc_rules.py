@@ -64,7 +64,7 @@ async def test_body_rules(api: Api, local_backend) -> None:
         ("sandbox.createSandbox", {"base": "shell", "disk": 1}, {}, "Input/disk"),
         ("sandbox.createSandbox", {"base": "shell", "topics": "a"}, {}, "Input/topics"),
         ("sandbox.createSandbox", {"base": "shell", "repo": "--upload-pack=evil"}, {}, "Input/repo"),
-        ("sandbox.createSandbox", {"base": "shell", "provider": "daytona"}, {}, "Input/provider"),
+        ("sandbox.createSandbox", {"base": "shell", "provider": "azure"}, {}, "Input/provider"),
         ("sandbox.exposePort", {"port": 80}, {"id": "x"}, "Input/port can not be less than 1025"),
         ("sandbox.exposePort", {"port": 70000}, {"id": "x"}, "Input/port"),
         ("sandbox.exposePort", {}, {"id": "x"}, 'Input must have the property "port"'),

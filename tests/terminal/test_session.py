@@ -504,4 +504,4 @@ def test_replay_overlap_never_drops_new_output(prefix: bytes, cut: int, fresh: b
 
 def test_unknown_dialect_is_rejected() -> None:
     with pytest.raises(ValueError, match="dialect"):
-        TerminalSession("ws://127.0.0.1:1/", "ssh", on_output=lambda b: None)  # type: ignore[arg-type]
+        TerminalSession("ws://127.0.0.1:1/", "telnet", on_output=lambda b: None)  # type: ignore[arg-type]

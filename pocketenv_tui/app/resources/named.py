@@ -86,8 +86,11 @@ class NamedPane(TablePane[Any]):
                 return None
             await namespace.update(clash.id, sandbox_id=self.sandbox_id, name=name, value=value)
             return f"{noun} {name} replaced."
-        await namespace.add(self.sandbox_id, name, value)
-        return f"{noun} {name} added."
+        return await self.add_checked(
+            lambda: namespace.add(self.sandbox_id, name, value),
+            self.listed(lambda item: item.name == name),
+            f"{noun} {name} added.",
+        )
 
     # -- delete ---------------------------------------------------------------------------------
     def action_delete(self) -> None:
@@ -102,6 +105,7 @@ class NamedPane(TablePane[Any]):
             lambda: self.namespace().delete(item.id),
             f"Could not delete {item.name}",
             f"{self.NOUN.capitalize()} {item.name} deleted.",
+            landed=self.gone(item.id),
         )
 
 

@@ -19,9 +19,12 @@ from pocketenv_tui.app.formatting import as_utc, format_age
 from pocketenv_tui.app.resources.form import CrossCheck, Field, FormScreen, Submit
 from pocketenv_tui.app.sandbox_rows import Cell
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
+from pocketenv_tui.app.server_state import change_report, is_server_failure, recheck
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
 R = TypeVar("R")
+# Re-reads the server: True when a change that answered 5xx is there all the same.
+Landed = Callable[[], Awaitable[bool]]
 
 
 class ResourcePane(Vertical):
@@ -131,21 +134,46 @@ class ResourcePane(Vertical):
         form = FormScreen(title, fields, submit, submit_label=submit_label, form_id=form_id, cross_check=cross_check, note=note)
         self.app.push_screen(form, closed)
 
-    def confirm_then(self, question: str, yes_label: str, call: Callable[[], Awaitable[Any]], doing: str, done: str) -> None:
+    async def add_checked(self, call: Callable[[], Awaitable[Any]], landed: Landed, done: str) -> str:
+        """Run an add from a form: ``done`` when it worked, or when it answered 5xx and re-reading
+        (``landed``) finds the record; otherwise the error, for the form to show."""
+        try:
+            await call()
+        except PocketenvError as exc:
+            if not is_server_failure(exc):
+                raise
+            report = change_report(exc, await recheck(landed), done, "Nothing was added.")
+            if report.outcome != "made":
+                raise PocketenvError(exc.status, exc.error, report.message) from None
+            return report.message
+        return done
+
+    def confirm_then(
+        self, question: str, yes_label: str, call: Callable[[], Awaitable[Any]], doing: str, done: str,
+        landed: Landed | None = None,
+    ) -> None:
         """Ask; on yes run ``call`` in a worker, then notify ``done`` (or the error) and reload."""
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_call(call, doing, done)
+                self.run_call(call, doing, done, landed)
 
         self.app.push_screen(ConfirmScreen(question, yes_label=yes_label), answered)
 
-    def run_call(self, call: Callable[[], Awaitable[Any]], doing: str, done: str) -> None:
+    def run_call(self, call: Callable[[], Awaitable[Any]], doing: str, done: str, landed: Landed | None = None) -> None:
+        """``landed`` tells, by re-reading, whether the change is on the server: asked after a
+        5xx, which may come once the change was made (server_state.py)."""
+
         async def run() -> None:
             try:
                 await call()
             except PocketenvError as exc:
-                self.report(exc, doing)
+                if landed is None or not is_server_failure(exc):
+                    self.report(exc, doing)
+                    return
+                report = change_report(exc, await recheck(landed), done, f"{doing}.")
+                self.notify(escape(report.message), title=self.title, severity=report.severity, timeout=10)
+                await self._load_reporting()
                 return
             self.notify(escape(done), title=self.title)
             await self._load_reporting()
@@ -197,6 +225,22 @@ class TablePane(ResourcePane, Generic[R]):
         self.table.show_rows({key: self.cells(item) for key, item in self.items.items()})
         self.query_one(".pane-empty").display = not self.items
         self.refresh_bindings()
+
+    def gone(self, item_id: str) -> Landed:
+        """A delete's check: the record is no longer listed."""
+
+        async def check() -> bool:
+            return item_id not in await self.fetch()
+
+        return check
+
+    def listed(self, matches: Callable[[R], bool]) -> Landed:
+        """An add's check: a record the new one would be is listed."""
+
+        async def check() -> bool:
+            return any(matches(item) for item in (await self.fetch()).values())
+
+        return check
 
     def selected(self) -> R | None:
         key = self.table.highlighted_key

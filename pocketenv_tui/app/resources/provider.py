@@ -1,8 +1,8 @@
 """Provider settings of a hosted sandbox: which provider runs it and that provider's keys.
 
 Stored keys come back redacted; they are shown that way and sent again only when edited (a
-field still holding the redacted text is left out). The local backend has no providers, so
-the tab is only offered for sandboxes of other providers.
+field still holding the redacted text is left out). The local backend records a provider
+name but runs every sandbox itself, so the tab is only offered for hosted sandboxes.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ PROVIDERS: dict[str, tuple[str, list[Credential]]] = {
 
 
 def has_provider_settings(sandbox: Sandbox) -> bool:
-    return (sandbox.provider or "") != "local"
+    """Not on the local backend: it records the provider a sandbox names (``localBase`` marks
+    its sandboxes) but runs every one on this machine, with no vendor keys to set."""
+    return (sandbox.provider or "") != "local" and sandbox.local_base is None
 
 
 def stored_provider(preferences: list[dict[str, Any]], sandbox: Sandbox) -> tuple[str, dict[str, str]]:

@@ -163,8 +163,11 @@ class FilesPane(RestartToApply):
         if editing is not None:
             await self.client.files.update(editing.id, path=path, content=content)
             return f"File {path} updated."
-        await self.client.files.add(self.sandbox_id, path, content)
-        return f"File {path} added."
+        return await self.add_checked(
+            lambda: self.client.files.add(self.sandbox_id, path, content),
+            self.listed(lambda item: item.path == path),
+            f"File {path} added.",
+        )
 
     def action_delete(self) -> None:
         if self.refused("delete"):
@@ -177,6 +180,7 @@ class FilesPane(RestartToApply):
                 lambda: self.client.files.delete(item.id),
                 f"Could not delete {item.path}",
                 f"File {item.path} deleted.",
+                landed=self.gone(item.id),
             )
 
 
@@ -236,8 +240,11 @@ class VolumesPane(RestartToApply):
         if editing is not None:
             await self.client.volumes.update(editing.id, name=name, path=path)
             return f"Volume {name} updated."
-        await self.client.volumes.add(self.sandbox_id, name, path)
-        return f"Volume {name} added."
+        return await self.add_checked(
+            lambda: self.client.volumes.add(self.sandbox_id, name, path),
+            self.listed(lambda item: item.name == name),
+            f"Volume {name} added.",
+        )
 
     def action_delete(self) -> None:
         if self.refused("delete"):
@@ -250,4 +257,5 @@ class VolumesPane(RestartToApply):
                 lambda: self.client.volumes.delete(item.id),
                 f"Could not delete {item.name}",
                 f"Volume {item.name} deleted.",
+                landed=self.gone(item.id),
             )

@@ -24,6 +24,7 @@ from textual.widgets import Static
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.namespaces.shells import shell_listing_unsupported
+from pocketenv_tui.api.ssh_sessions import session_id_from_key
 from pocketenv_tui.app.resources.pane import TablePane
 from pocketenv_tui.app.sandbox_rows import Cell
 
@@ -166,6 +167,17 @@ class ShellsPane(TablePane[ShellRow]):
         if item is None:
             return
         short = short_key(item.key)
+        ssh_session = session_id_from_key(item.key)
+        if item.remembered_only and ssh_session is not None:
+            # A hosted daytona/deno shell is an SSH session the API can end by its id.
+            self.confirm_then(
+                f"End SSH session {short} of {self.sandbox.name}? Its shell and everything started from it stop.",
+                "End Shell",
+                lambda: self._end_ssh(item.key, ssh_session),
+                f"Could not end shell {short}",
+                f"Shell {short} ended.",
+            )
+            return
         if item.remembered_only:
             # Nothing to end from here; the server ends an idle shell by itself.
             self.confirm_then(
@@ -190,6 +202,10 @@ class ShellsPane(TablePane[ShellRow]):
         forget = getattr(self.app, "forget_shells", None)
         if forget is not None:
             forget(self.sandbox_id, [key])
+
+    async def _end_ssh(self, key: str, session_id: str) -> None:
+        await self.client.ssh_sessions().disconnect(session_id)  # False: it had ended already
+        await self._forget(key)
 
     async def _end(self, key: str) -> None:
         try:

@@ -31,6 +31,7 @@ from pocketenv_tui.app.sandbox_rows import (
     sandbox_cells,
 )
 from pocketenv_tui.app.screens.list_commands import VIEWS, ListCommands, SandboxCommands
+from pocketenv_tui.app.server_state import created_anyway, is_server_failure, lifecycle_report
 from pocketenv_tui.app.widgets.command_line import CommandLine
 from pocketenv_tui.app.widgets.context_header import ContextHeader
 from pocketenv_tui.app.widgets.key_footer import KeyFooter
@@ -380,13 +381,27 @@ class SandboxesScreen(ListCommands, Screen[None]):
             else:
                 await client.sandboxes.delete(sandbox_id)
         except PocketenvError as exc:
-            problem = describe_error(exc, self.pocketenv.context, f"Could not {action} {name}")
-            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
+            if is_server_failure(exc):
+                await self._report_after_failure(action, sandbox_id, name, exc)
+            else:
+                problem = describe_error(exc, self.pocketenv.context, f"Could not {action} {name}")
+                self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
         else:
             self.notify(f"{escape(name)} {DONE_WORDS[action]}.", title=action.capitalize())
             if action != "start":  # stopping or deleting a sandbox ends its shells
                 self.pocketenv.forget_shells(sandbox_id)
         await self._settle(sandbox_id)
+
+    async def _report_after_failure(self, action: str, sandbox_id: str, name: str, exc: PocketenvError) -> None:
+        """A 5xx may come after the change was made: say what the server holds now."""
+        try:
+            fresh, read_back = await self.pocketenv.client.sandboxes.get(sandbox_id), True
+        except PocketenvError:
+            fresh, read_back = None, False
+        report = lifecycle_report(action, name, exc, fresh, read_back)
+        self.notify(escape(report.message), title=action.capitalize(), severity=report.severity, timeout=10)
+        if report.outcome == "made" and action != "start":
+            self.pocketenv.forget_shells(sandbox_id)
 
     async def _settle(self, sandbox_id: str) -> None:
         """Replace the row's progress label with the sandbox's real state."""
@@ -413,7 +428,9 @@ class SandboxesScreen(ListCommands, Screen[None]):
         # Dialog screens load when first opened; start-up only pays for the list.
         from pocketenv_tui.app.screens.create import HOSTED_PROVIDERS, CreateScreen
 
-        providers = ["local"] if self.pocketenv.context.kind == "local" else HOSTED_PROVIDERS
+        # The local backend takes every hosted provider name (it records it and picks the
+        # terminal family the official clients expect by it) and runs them all here.
+        providers = HOSTED_PROVIDERS
 
         def created(sandbox: Sandbox | None) -> None:
             if sandbox is not None:
@@ -431,14 +448,25 @@ class SandboxesScreen(ListCommands, Screen[None]):
         return options
 
     async def _create(self, request: CreateRequest) -> Sandbox:
-        """The create call, made while the form is open (its errors are shown there)."""
-        return await self.pocketenv.client.sandboxes.create(
-            request.base,
-            name=request.name,
-            provider=request.provider,
-            repo=request.repo,
-            keep_alive=request.keep_alive or None,
-        )
+        """The create call, made while the form is open (its errors are shown there).
+
+        A 5xx may come after the server stored the sandbox: when it has a name, look it up and
+        go on with it if it is there."""
+        client = self.pocketenv.client
+        try:
+            return await client.sandboxes.create(
+                request.base,
+                name=request.name,
+                provider=request.provider,
+                repo=request.repo,
+                keep_alive=request.keep_alive or None,
+            )
+        except PocketenvError as exc:
+            if not is_server_failure(exc):
+                raise
+            found, report = await created_anyway(exc, request.name, client.sandboxes.get)
+            self.notify(escape(report.message), title="Create", severity=report.severity, timeout=10)
+            return found
 
     async def _follow_created(self, sandbox: Sandbox) -> None:
         client = self.pocketenv.client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-PROVIDER = "local"
+from pocketenv_tui.local.state.catalog import runs_as
 
 
 def _topics(row: dict[str, Any]) -> list[str] | None:
@@ -17,7 +17,8 @@ def profile(user: dict[str, Any]) -> dict[str, Any]:
         "id": user["id"],
         "did": user["did"],
         "handle": user["handle"],
-        "displayName": user.get("display_name"),
+        # Upstream profiles always have one (clients print it); ours is the handle until set.
+        "displayName": user.get("display_name") or user["handle"],
         "avatar": user.get("avatar"),
         "createdAt": user["created_at"],
         "updatedAt": user["updated_at"],
@@ -40,6 +41,8 @@ def _confinement(out: dict[str, Any], row: dict[str, Any], confinement: dict[str
     for key in ("vcpus", "memory", "disk"):
         out[key] = _in_force(row, key, confinement)
     out["isolation"] = confinement.get("isolation")
+    # What runs here whatever base and provider were asked for (catalog.py).
+    out["localBase"] = runs_as(row["base"]).name
     for key in ("limits", "protections", "missingProtections"):
         if key in confinement:
             out[key] = confinement[key]

@@ -34,6 +34,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,9 @@ class SandboxDisk:
             # is in it belongs to the sandbox (top-level names stay the server's: the
             # sandbox never sees rootfs/ itself, only the directories in it).
             disk.rootfs.mkdir(mode=0o700)
-            for name in (*STANDARD_TOP_LEVEL, "home/sandbox", "var/tmp"):
+            # /home/coder is the hosted templates' home: scripts written for them (the
+            # official SDK's backup example) name it.
+            for name in (*STANDARD_TOP_LEVEL, "home/sandbox", "home/coder", "var/tmp"):
                 (disk.rootfs / name).mkdir(mode=0o755, exist_ok=True)
                 if uid is not None and os.geteuid() == 0:
                     os.chown(disk.rootfs / name, uid, uid)
@@ -185,6 +188,9 @@ class SandboxDisk:
             unmount(self.base)
 
 
+_TEMPLATE_LOCK = threading.Lock()
+
+
 def _new_image(image: Path, size_bytes: int) -> None:
     """A fresh, empty filesystem image of ``size_bytes``.
 
@@ -192,13 +198,16 @@ def _new_image(image: Path, size_bytes: int) -> None:
     (a few MiB of metadata), which takes a third of the time of another mkfs.
     """
     template = image.parent.parent / f".empty-{size_bytes}.img"
-    if not template.exists():
-        partial = template.with_name(template.name + ".partial")
-        with open(partial, "wb") as handle:
-            handle.truncate(size_bytes)
-        run_checked(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(partial)])
-        os.chmod(partial, 0o600)
-        os.replace(partial, template)
+    # Sandboxes start in parallel threads: one of them makes the template while the others
+    # wait (they used to share one ".partial" name and pull it from under each other).
+    with _TEMPLATE_LOCK:
+        if not template.exists():
+            partial = template.with_name(f"{template.name}.partial-{os.getpid()}")
+            with open(partial, "wb") as handle:
+                handle.truncate(size_bytes)
+            run_checked(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(partial)])
+            os.chmod(partial, 0o600)
+            os.replace(partial, template)
     partial = image.with_name(image.name + ".partial")
     run_checked(["cp", "--sparse=always", str(template), str(partial)])
     os.chmod(partial, 0o600)

@@ -78,6 +78,9 @@ HOST_UID_BASE = 0x70000000
 HOST_UID_COUNT = 65536
 
 
+TRANSIENT_BWRAP_FAILURE = "loopback: Failed RTM_NEWADDR"
+
+
 class SandboxRuntime:
     def __init__(
         self,
@@ -178,7 +181,17 @@ class SandboxRuntime:
                     + "; ".join(self.facilities.missing_lines()) + ")"
                 )
             ctx = self._ctx()
-            box = await boot(ctx, spec, self._uid(spec), lambda reason, sid=spec.id: self._lost(sid, reason))
+            on_lost = lambda reason, sid=spec.id: self._lost(sid, reason)  # noqa: E731
+            try:
+                box = await boot(ctx, spec, self._uid(spec), on_lost)
+            except SandboxRuntimeError as exc:
+                # bwrap's netlink set-up of the new namespace's loopback now and then fails
+                # when many sandboxes start at once ("loopback: Failed RTM_NEWADDR"); boot()
+                # left nothing behind, and a second try gets through.
+                if TRANSIENT_BWRAP_FAILURE not in str(exc):
+                    raise
+                log.warning("sandbox %s: %s; trying once more", spec.id, exc)
+                box = await boot(ctx, spec, self._uid(spec), on_lost)
             self._boxes[spec.id] = box
             try:
                 if self.strict and box.missing:

@@ -15,8 +15,8 @@ constant time and rejects expired tokens, so a bad token is a plain 401. Two kin
 - the login token ``{did, iat, exp}`` (in ``token.json``): the whole API, terminals included;
 - a terminal token ``{sub, scope: "terminal", iat, exp}`` from ``actor.getTerminalToken``,
   valid ``TERMINAL_TOKEN_LIFETIME_SECONDS`` (8 h). It is meant to sit in a WebSocket URL
-  (``?t=``), where it can end up in logs and process lists, so it opens the two terminal
-  WebSockets and nothing else: XRPC and copy storage refuse it with
+  (``?t=``), where it can end up in logs and process lists, so it opens the terminal routes
+  (the worker, /pty, /tty and /ssh WebSockets, and /ssh/connect and disconnect) and nothing else: XRPC and copy storage refuse it with
   :data:`TERMINAL_ONLY_MESSAGE`. A token with ``sub`` and no ``did`` (what older versions
   minted, valid 100 years and with no scope) is treated as a terminal token and must also
   meet the terminal rules, so those are refused everywhere now.

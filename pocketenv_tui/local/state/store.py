@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,8 +223,10 @@ class Store:
         ])
         return count
 
-    def count_sandboxes_with_base(self, base: str) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM sandboxes WHERE base = ?", (base,)).fetchone()[0]
+    def count_sandboxes_with_base(self, bases: Sequence[str]) -> int:
+        """Sandboxes whose recorded base is one of ``bases``."""
+        marks = ", ".join("?" * len(bases))
+        return self._conn.execute(f"SELECT COUNT(*) FROM sandboxes WHERE base IN ({marks})", tuple(bases)).fetchone()[0]
 
     # -- secrets, variables, files, volumes -------------------------------------------------
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pocketenv_tui.api.crypto import seal
 from pocketenv_tui.local.backend import Backend
 from pocketenv_tui.local.http import validate as v
 from pocketenv_tui.local.http import views
@@ -52,6 +53,8 @@ class Kind:
     # (body object, where, backend) -> column values; runs the field validation
     fields: Callable[[dict[str, Any], str, Backend], dict[str, Any]]
     view: Callable[[dict[str, Any]], dict[str, Any]]
+    # The same for update, when it takes other input (None: ``fields``)
+    update_fields: Callable[[dict[str, Any], str, Backend], dict[str, Any]] | None = None
 
 
 def _opened(body: dict[str, Any], key: str, where: str, b: Backend) -> tuple[str, str]:
@@ -100,6 +103,25 @@ def _secret_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, An
     return {"name": name, "value_sealed": sealed}
 
 
+def _secret_update_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
+    """As :func:`_secret_fields`, but a value that is not sealed to us is taken as plaintext and
+    sealed here at once: the official JS SDK's ``secret.update`` sends it unsealed (api.md §6.9),
+    the hosted server stores it, and only the sealed form is ever written to our store."""
+    name = v.string(body, "name", where, min_len=1, max_len=255)
+    assert name is not None
+    v.env_name(name, f"{where}/name")
+    value = v.string(body, "value", where, min_len=1, max_len=200_000)  # as _opened
+    assert value is not None
+    try:
+        plain = b.identity.open_sealed(value)
+        sealed = value
+    except ValueError:
+        plain = value
+        sealed = seal(plain, b.identity.public_key)
+    _env_value(plain, f"{where}/value")
+    return {"name": name, "value_sealed": sealed}
+
+
 def _variable_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, Any]:
     name = v.string(body, "name", where, min_len=1, max_len=255)
     assert name is not None
@@ -127,7 +149,7 @@ def _volume_fields(body: dict[str, Any], where: str, b: Backend) -> dict[str, An
 
 
 KINDS = (
-    Kind("secret", "secrets", "secret", "Secret", "name", _secret_fields, views.secret),
+    Kind("secret", "secrets", "secret", "Secret", "name", _secret_fields, views.secret, _secret_update_fields),
     Kind("variable", "variables", "var", "Variable", "name", _variable_fields, views.variable),
     Kind("file", "files", "file", "File", "path", _file_fields, views.file),
     Kind("volume", "volumes", "vol", "Volume", "path", _volume_fields, views.volume),
@@ -234,7 +256,7 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
             # The hosted lexicon: name is required, path optional (kept when absent).
             fields = {k: val for k, val in kind.fields(item, where, b).items() if val is not None}
         else:
-            fields = kind.fields(item, where, b)
+            fields = (kind.update_fields or kind.fields)(item, where, b)
         if "sandboxId" in item and item["sandboxId"]:
             fields["sandbox_id"] = await linked_sandbox(item, where, c.did)
         current = await owned(resource_id, c.did)

@@ -10,7 +10,16 @@ from pocketenv_tui.local.backend import Backend
 from pocketenv_tui.local.http import validate as v
 from pocketenv_tui.local.http import views
 from pocketenv_tui.local.http.xrpc import Call, Method, Param
-from pocketenv_tui.local.state.catalog import BASES, catalog_item, resolve_base
+from pocketenv_tui.local.state.catalog import (
+    BASES,
+    DEFAULT_PROVIDER,
+    HOSTED_TEMPLATES,
+    PROVIDERS,
+    UPSTREAM_PROVIDERS,
+    accepted_bases,
+    catalog_item,
+    resolve_base,
+)
 from pocketenv_tui.local.state.ids import now_iso, sandbox_id, sandbox_name, tid
 from pocketenv_tui.local.state.store import Conflict
 
@@ -61,6 +70,19 @@ def exec_request(body: dict[str, Any]) -> tuple[str, float]:
     return command, timeout
 
 
+def requested_provider(body: dict[str, Any]) -> str:
+    """The provider a create asks for (recorded; every sandbox runs here, see catalog.py)."""
+    provider = v.string(body, "provider", required=False)
+    if provider is None:
+        return DEFAULT_PROVIDER
+    if provider not in PROVIDERS:
+        raise v.invalid(
+            f"Input/provider must be one of {', '.join(UPSTREAM_PROVIDERS)} or local "
+            "(each runs the sandbox on this machine)"
+        )
+    return provider
+
+
 def resources(body: dict[str, Any], path: str) -> dict[str, int | None]:
     return {
         "vcpus": v.integer(body, "vcpus", path, required=False, minimum=1, maximum=256),
@@ -93,7 +115,9 @@ def methods(b: Backend) -> list[Method]:
         page = bases[c.params["offset"]: c.params["offset"] + c.params["limit"]]
         items = []
         for base in page:
-            installs = await b.db(b.store.count_sandboxes_with_base, base.name)
+            # Sandboxes asked for a hosted template run this base too.
+            names = [base.name, *sorted(HOSTED_TEMPLATES)] if base.name == "shell" else [base.name]
+            installs = await b.db(b.store.count_sandboxes_with_base, names)
             items.append(catalog_item(base, b.identity.did, installs))
         return {"sandboxes": items, "total": len(bases)}
 
@@ -110,13 +134,12 @@ def methods(b: Backend) -> list[Method]:
         assert base_ref is not None
         base = resolve_base(base_ref)
         if base is None:
+            # Upstream also takes the name or id of an existing sandbox: its base.
             existing = await b.db(b.store.find_sandbox, base_ref, c.did)
-            base = BASES.get(existing["base"]) if existing else None
+            base = resolve_base(existing["base"]) if existing else None
         if base is None:
-            raise v.invalid(f"Input/base: unknown base {base_ref!r}; this server offers: {', '.join(sorted(BASES))}")
-        provider = v.string(body, "provider", required=False)
-        if provider not in (None, views.PROVIDER):
-            raise v.invalid(f'Input/provider: this server runs sandboxes on this machine only (provider "{views.PROVIDER}")')
+            raise v.invalid(f"Input/base: unknown base {base_ref!r}; this server offers: {accepted_bases()}")
+        provider = requested_provider(body)
         name = v.string(body, "name", required=False, min_len=1)
         if name is not None:
             check_name(name, "Input/name")
@@ -132,8 +155,8 @@ def methods(b: Backend) -> list[Method]:
         row: dict[str, Any] = {
             "id": sandbox_id(),
             "owner_did": c.did,
-            "base": base.name,
-            "provider": views.PROVIDER,
+            "base": base.requested,
+            "provider": provider,
             "description": description,
             "topics": json.dumps(topics) if topics is not None else None,
             "repo": repo or None,

@@ -87,8 +87,7 @@ def methods(b: Backend) -> list[Method]:
 
     async def start_service(c: Call) -> Any:
         service, sandbox = await owned(c.params["serviceId"], c.did)
-        if sandbox["status"] != "RUNNING" or not b.runtime.is_running(sandbox["id"]):
-            raise v.invalid("Sandbox is not running")
+        sandbox = await b.running_sandbox(sandbox["id"], c.did, wait_for_start=True)
         if (await b.service_status(sandbox, service))[0] != "RUNNING":
             await start(sandbox, service)
         return NO_CONTENT
@@ -100,8 +99,7 @@ def methods(b: Backend) -> list[Method]:
 
     async def restart_service(c: Call) -> Any:
         service, sandbox = await owned(c.params["serviceId"], c.did)
-        if sandbox["status"] != "RUNNING" or not b.runtime.is_running(sandbox["id"]):
-            raise v.invalid("Sandbox is not running")
+        sandbox = await b.running_sandbox(sandbox["id"], c.did, wait_for_start=True)
         await stop(sandbox, service)
         await start(sandbox, service)
         return NO_CONTENT

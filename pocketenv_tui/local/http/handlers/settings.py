@@ -12,9 +12,9 @@ from typing import Any
 from pocketenv_tui.api.crypto import redact_ssh_private_key, redact_tailscale
 from pocketenv_tui.local.backend import Backend
 from pocketenv_tui.local.http import validate as v
-from pocketenv_tui.local.http import views
 from pocketenv_tui.local.http.handlers.sandboxes import check_name, check_repo, resources
 from pocketenv_tui.local.http.xrpc import NO_CONTENT, Call, Method, Param
+from pocketenv_tui.local.state.catalog import PROVIDERS, UPSTREAM_PROVIDERS
 from pocketenv_tui.local.state.ids import xid
 from pocketenv_tui.local.state.store import Conflict
 
@@ -75,9 +75,14 @@ def methods(b: Backend) -> list[Method]:
                     changes["repo"] = check_repo(repo, f"{where}/repo") if repo else None
                 changes.update({k: val for k, val in resources(pref, where).items() if val is not None})
             elif pref["$type"] == PROVIDER_PREF:
+                # Recorded like createSandbox's provider; the credentials are not kept (catalog.py).
                 name = v.string(pref, "name", where, min_len=1)
-                if name != views.PROVIDER:
-                    raise v.invalid(f'{where}/name: this server runs sandboxes on this machine only (provider "{views.PROVIDER}")')
+                if name not in PROVIDERS:
+                    raise v.invalid(
+                        f"{where}/name must be one of {', '.join(UPSTREAM_PROVIDERS)} or local "
+                        "(each runs the sandbox on this machine)"
+                    )
+                changes["provider"] = name
             # Other preference types (secretPref, variablePref...) are ignored, as the hosted API does.
         sandbox = await b.own_sandbox(sandbox_ref or "", c.did)
         try:

@@ -1,0 +1,1 @@
+"""Compatibility tests against the official Pocketenv clients (see ``official_clients``)."""
