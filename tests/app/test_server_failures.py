@@ -62,6 +62,16 @@ def messages(app) -> list[tuple[str, str]]:
     return [(n.message, n.severity) for n in app._notifications]
 
 
+async def stop_and_read_the_report(app, pilot, sandbox) -> list[tuple[str, str]]:
+    """Press x on the sandbox's row; the notifications that report a re-read."""
+    table = app.main_screen.query_one("#sandboxes")
+    await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
+    table.select_key(sandbox.id)
+    await pilot.press("x")
+    await wait_for(pilot, lambda: any("re-reading" in m for m, _ in messages(app)), "the report")
+    return [(m, s) for m, s in messages(app) if "re-reading" in m]
+
+
 def proxied_client(local_backend, proxy: BackendProxy) -> PocketenvClient:
     return PocketenvClient(api_url=proxy.url, token=local_backend.token, public_key=local_backend.public_key,
                            storage_url=proxy.url)
@@ -75,12 +85,7 @@ async def test_a_stop_stored_before_a_500_is_reported_as_done(local_backend, fai
         app = hosted_like_app(local_backend, proxy)
         try:
             async with app.run_test(size=SIZE, notifications=True) as pilot:
-                table = app.main_screen.query_one("#sandboxes")
-                await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
-                table.select_key(sandbox.id)
-                await pilot.press("x")
-                await wait_for(pilot, lambda: any("re-reading" in m for m, _ in messages(app)), "the report")
-                said = [(m, s) for m, s in messages(app) if "re-reading" in m]
+                said = await stop_and_read_the_report(app, pilot, sandbox)
                 assert said == [(
                     f"{sandbox.name} is stopped. (the server answered HTTP 500 (InternalServerError), "
                     "but re-reading shows the change was made.)", "warning",
@@ -99,12 +104,7 @@ async def test_a_stop_the_server_did_not_make_says_it_still_runs(local_backend, 
         app = hosted_like_app(local_backend, proxy)
         try:
             async with app.run_test(size=SIZE, notifications=True) as pilot:
-                table = app.main_screen.query_one("#sandboxes")
-                await wait_for(pilot, lambda: sandbox.id in table.shown_keys, "the row")
-                table.select_key(sandbox.id)
-                await pilot.press("x")
-                await wait_for(pilot, lambda: any("re-reading" in m for m, _ in messages(app)), "the report")
-                said = [(m, s) for m, s in messages(app) if "re-reading" in m]
+                said = await stop_and_read_the_report(app, pilot, sandbox)
                 assert said == [(
                     f"Could not stop {sandbox.name}: it is RUNNING. (the server answered HTTP 500 "
                     "(InternalServerError); re-reading shows nothing changed.)", "error",

@@ -25,28 +25,11 @@ def _sandbox_id(payload: dict) -> str:
 @pytest.fixture(scope="module")
 def sandbox(local_backend) -> Iterator[str]:
     """One running `shell` sandbox for this module, deleted afterwards."""
-    base = f"{local_backend.url}/xrpc/io.pocketenv.sandbox"
-    with httpx.Client(headers=local_backend.headers, timeout=60) as client:
-        created = client.post(
-            f"{base}.createSandbox", json={"base": "shell", "name": f"term-{uuid.uuid4().hex[:8]}"}
-        )
-        created.raise_for_status()
-        sandbox_id = _sandbox_id(created.json())
-        status = None
-        for _ in range(300):
-            found = client.get(f"{base}.getSandbox", params={"id": sandbox_id})
-            found.raise_for_status()
-            status = found.json()["sandbox"]["status"]
-            if status == "RUNNING":
-                break
-            if status == "STOPPED":
-                client.post(f"{base}.startSandbox", params={"id": sandbox_id}, json={})
-            time.sleep(0.2)
-        assert status == "RUNNING", f"sandbox never reached RUNNING (last: {status})"
-        try:
-            yield sandbox_id
-        finally:
-            client.post(f"{base}.deleteSandbox", params={"id": sandbox_id})
+    sandbox_id = create_running_sandbox(local_backend)
+    try:
+        yield sandbox_id
+    finally:
+        delete_sandbox(local_backend, sandbox_id)
 
 
 def terminal_url(backend, sandbox_id: str, dialect: str, session: str) -> str:
@@ -74,6 +57,8 @@ def create_running_sandbox(backend, provider: str | None = None, name: str = "te
             status = found.json()["sandbox"]["status"]
             if status == "RUNNING":
                 return sandbox_id
+            if status == "STOPPED":  # a start that failed under load: try again
+                client.post(f"{base}.startSandbox", params={"id": sandbox_id}, json={})
             time.sleep(0.2)
     raise AssertionError(f"sandbox never reached RUNNING (last: {status})")
 

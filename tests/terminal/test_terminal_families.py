@@ -26,6 +26,7 @@ from pocketenv_tui.app.app import terminal_dialect
 from pocketenv_tui.terminal.dialects import ReplayTrimmer, replay_overlap
 from pocketenv_tui.terminal.session import SessionState, SessionStatus, TerminalSession
 from tests.terminal.conftest import TcpProxy, create_running_sandbox, delete_sandbox
+from tests.terminal.test_session import Recorder
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,29 +66,19 @@ async def api_client(backend, api_url: str | None = None) -> AsyncIterator[Pocke
         await client.aclose()
 
 
-class Shell:
+class Shell(Recorder):
     """One TerminalSession and everything it reported, with awaitable conditions."""
 
     def __init__(self) -> None:
-        self.output = bytearray()
-        self.statuses: list[SessionStatus] = []
-        self._changed = asyncio.Event()
+        super().__init__()
         self.session: TerminalSession | None = None
         self.task: asyncio.Task[SessionStatus] | None = None
-
-    def on_output(self, data: bytes) -> None:
-        self.output += data
-        self._changed.set()
-
-    def on_status(self, status: SessionStatus) -> None:
-        self.statuses.append(status)
-        self._changed.set()
 
     @property
     def text(self) -> str:
         return self.output.decode("utf-8", "replace")
 
-    async def until(self, predicate: Callable[[], object], what: str, within: float = 30.0):
+    async def until(self, predicate: Callable[[], object], what: str, within: float = 30.0):  # type: ignore[override]
         async def wait():
             while not (value := predicate()):
                 self._changed.clear()
