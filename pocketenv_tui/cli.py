@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--local", action="store_true", help="use the local backend even if a token is set")
     parser.add_argument("--api-url", help="Pocketenv API URL (default: POCKETENV_API_URL or the hosted API)")
     parser.add_argument("--data-dir", help="data directory of the local backend")
+    parser.add_argument(
+        "--context", metavar="NAME",
+        help="start in the context NAME: local, api, or one named in contexts.json beside the config file",
+    )
     parser.add_argument("--read-only", action="store_true", help="hide and refuse every action that changes something")
     parser.add_argument("--refresh", type=float, default=None, metavar="SECONDS", help="polling interval (default 3, at least 1)")
 

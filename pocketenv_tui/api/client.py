@@ -21,6 +21,7 @@ from pocketenv_tui.api.config import ClientConfig, resolve_config
 from pocketenv_tui.api.namespaces.actor import ActorNamespace
 from pocketenv_tui.api.namespaces.backups import BackupsNamespace
 from pocketenv_tui.api.namespaces.files import FilesNamespace
+from pocketenv_tui.api.namespaces.monitoring import MonitoringNamespace
 from pocketenv_tui.api.namespaces.sandboxes import SandboxesNamespace
 from pocketenv_tui.api.namespaces.secrets import SecretsNamespace
 from pocketenv_tui.api.namespaces.services import ServicesNamespace
@@ -80,6 +81,7 @@ class PocketenvClient:
         self.volumes = VolumesNamespace(self._xrpc, self.config, resolve)
         self.services = ServicesNamespace(self._xrpc, self.config, resolve)
         self.shells = ShellsNamespace(self._xrpc, self.config, resolve)
+        self.monitoring = MonitoringNamespace(self._xrpc, self.config, resolve)
 
     @property
     def timeout(self) -> float:

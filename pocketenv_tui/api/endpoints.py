@@ -108,6 +108,8 @@ _ALL: tuple[Endpoint, ...] = (
     _q("sandbox.getShells", "shells", "list", extension=True),
     _p("sandbox.endShell", "shells", "end", has_input=True, extension=True),
     _p("sandbox.execStream", "sandboxes", "exec_stream", has_input=True, extension=True),
+    _q("sandbox.getSandboxUsage", "monitoring", "usage", extension=True),
+    _q("sandbox.getSandboxEvents", "monitoring", "events", extension=True),
 )
 
 ENDPOINTS: dict[str, Endpoint] = {endpoint.nsid: endpoint for endpoint in _ALL}

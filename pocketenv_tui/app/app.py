@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -20,13 +21,9 @@ from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.terminal_url import terminal_family
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
-from pocketenv_tui.app.context import (
-    AppContext,
-    ContextError,
-    api_context,
-    available_contexts,
-    local_context,
-)
+from pocketenv_tui.app.context import AppContext, ContextError
+from pocketenv_tui.app.context_catalog import ContextCatalog
+from pocketenv_tui.app.context_health import HealthProbe, measure_health
 from pocketenv_tui.app.key_replay import ReplaysKeysAcrossScreens
 from pocketenv_tui.app.read_only import refused_binding
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
@@ -38,18 +35,6 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 ContextResolver = Callable[[str, AppContext], AppContext]
-
-
-def resolve_named_context(name: str, current: AppContext) -> AppContext:
-    """Build the context ``:ctx NAME`` asks for (blocking: may start the local backend)."""
-    if name == "local":
-        return local_context(current.data_dir if current.kind == "local" else None)
-    if name == "api":
-        try:
-            return api_context(None)
-        except ClientConfigError as exc:
-            raise ContextError(str(exc)) from exc
-    raise ContextError(f"Unknown context {name!r}: use local or api.")
 
 
 def terminal_dialect(sandbox: Sandbox) -> str:
@@ -78,10 +63,12 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         read_only: bool | None = None,
         refresh: float | None = None,
         now: Clock | None = None,
-        context_resolver: ContextResolver = resolve_named_context,
+        context_resolver: ContextResolver | None = None,
         client: PocketenvClient | None = None,
         first_page: Future[list[Sandbox] | None] | None = None,
         shell_keys: ShellKeys | None = None,
+        contexts: ContextCatalog | None = None,
+        health_probe: HealthProbe | None = None,
     ) -> None:
         super().__init__()
         self.context = context
@@ -89,7 +76,12 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         self.read_only = bool(self.config.read_only if read_only is None else read_only)
         self.refresh_interval = clamp_refresh(self.config.refresh if refresh is None else refresh)
         self._clock: Clock = now or (lambda: datetime.now(UTC))
+        # Every context :ctx knows by name (built-ins and contexts.json); a resolver passed in
+        # (tests) replaces the catalog's for switching. The probe measures the picker's health.
+        self.contexts = contexts if contexts is not None else ContextCatalog.load()
+        self.contexts.remember_start(context)
         self._context_resolver = context_resolver
+        self.health_probe: HealthProbe = health_probe or partial(measure_health, self.contexts)
         # A client may be injected (tests, embedding); otherwise the context builds one on first
         # use, which the main screen puts after its first paint (see SandboxesScreen._fetch).
         self._client: PocketenvClient | None = client
@@ -149,6 +141,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             # Only a convenience was lost (the server still has its shells): say it calmly.
             self.notify(escape(self.shell_keys.notice), title="Shells", severity="information")
             self.shell_keys.notice = None
+        self._warn_about_contexts_file()
 
     def _apply_keymap(self) -> None:
         # Only the remaps that leave every other key reachable; the rest are named, not dropped
@@ -198,7 +191,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Switch context", "Local backend or the token's API (:ctx)", lambda: self.choose_context(None))
+        yield SystemCommand("Switch context", "Pick a context, with its health (:ctx)", lambda: self.choose_context(None))
 
     # -- navigation ---------------------------------------------------------------------------
     def on_key(self, event: events.Key) -> None:
@@ -278,6 +271,8 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
 
     # -- contexts ---------------------------------------------------------------------------------
     def choose_context(self, name: str | None) -> None:
+        """``:ctx NAME`` switches; ``:ctx`` opens the picker (every context, with its health)."""
+        self.contexts.reload()  # a small file, maybe edited since: read it as it is now
         if name is not None:
             self.switch_context(name)
             return
@@ -286,30 +281,62 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             if choice is not None:
                 self.switch_context(choice)
 
-        from pocketenv_tui.app.screens.context_picker import ContextPicker
+        from pocketenv_tui.app.contexts_file import display_path
+        from pocketenv_tui.app.screens.contexts import ContextChoice, ContextsScreen
 
-        self.push_screen(ContextPicker(available_contexts(), self.context.name), picked)
+        catalog = self.contexts
+        choices = [ContextChoice(name, catalog.describe(name)) for name in catalog.names()]
+        hint = display_path(catalog.file.path) if catalog.file.path else ""
+        screen = ContextsScreen(
+            choices, self.context.name, self.health_probe, problems=catalog.problems, file_hint=hint
+        )
+        self.push_screen(screen, picked)
 
     def switch_context(self, name: str) -> None:
-        if name not in ("local", "api"):
-            self.notify(f"Unknown context {escape(name)}: use :ctx local or :ctx api.", severity="warning")
+        if self._context_resolver is None and name not in self.contexts.names():
+            self.notify(escape(str(self.contexts.unknown(name))), title="Context", severity="warning", timeout=10)
             return
-        self.notify(f"Switching to {name}…", title="Context")
+        self.notify(f"Switching to {escape(name)}…", title="Context")
         self.run_worker(partial(self._switch_context, name), group="context", exclusive=True, exit_on_error=False)
 
     async def _switch_context(self, name: str) -> None:
         try:
             # Starting the local backend blocks while it boots: keep it off the event loop.
-            context = await asyncio.to_thread(self._context_resolver, name, self.context)
+            context = await asyncio.to_thread(self._resolve_context, name)
         except (ContextError, ClientConfigError) as exc:
             self.notify(escape(str(exc)), title="Cannot switch context", severity="error", timeout=10)
             return
         await self.use_context(context)
         self.notify(escape(context.label), title="Context")
 
+    def _resolve_context(self, name: str) -> AppContext:
+        if self._context_resolver is not None:
+            return self._context_resolver(name, self.context)
+        return self.contexts.resolve(name)
+
+    def _warn_about_contexts_file(self) -> None:
+        from pocketenv_tui.app.contexts_file import display_path
+
+        problems = self.contexts.problems
+        if problems:
+            self.notify(
+                "\n".join(escape(problem) for problem in problems),
+                title=f"Contexts in {display_path(self.contexts.file.path)}",
+                severity="warning",
+                timeout=15,
+            )
+
     async def use_context(self, context: AppContext) -> None:
         """Talk to ``context`` from now on: a client of its own, back to the list, polled afresh.
         Used by :ctx and by the backend watch (the local backend moved or was restarted)."""
+        if (
+            context.context_name is None
+            and context.kind == "local"
+            and context.data_dir is not None
+            and context.data_dir == self.context.data_dir
+        ):
+            # The backend watch's new context for the same data dir is the same named context.
+            context = dataclasses.replace(context, context_name=self.context.context_name)
         old_client = self._client
         self.context = context
         self._client = None

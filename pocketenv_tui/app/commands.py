@@ -17,13 +17,15 @@ ALIASES: dict[str, str] = {
     "sort": "sort",
     "refresh": "refresh", "r": "refresh",
     "theme": "theme",
+    "events": "events", "ev": "events",
 }  # fmt: skip
 
 DESCRIPTIONS: list[tuple[str, str]] = [
     (":sandboxes (:sb, :ls)", "your sandboxes"),
     (":running (:ps)", "only running sandboxes"),
     (":catalog (:templates)", "the template catalog; enter creates from a template"),
-    (":ctx [local|api]", "switch between the local backend and the token's API"),
+    (":ctx, :ctx NAME", "pick a context (with its health), or switch to NAME: local, api, contexts.json's"),
+    (":events [TEXT] (:ev)", "what happened to every sandbox, newest first; TEXT filters"),
     (":sort COLUMN [desc]", "sort by a column, e.g. :sort created desc"),
     (":theme NAME", "change the theme (remembered)"),
     (":refresh (:r)", "refresh now"),

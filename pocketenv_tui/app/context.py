@@ -5,6 +5,11 @@ Two kinds of context: a token-configured API (the hosted one by default, or any
 server already serving its data dir, or start one as its own detached process so sandboxes and
 shells outlive the dashboard. While the app runs, app/backend_watch.py keeps a local context
 on the live server of its data dir (a new one someone started, or one it started again).
+
+Contexts have names. The built-in ``local`` and ``api`` are the default resolution's two
+(the official CLI's token file and ``POCKETENV_*`` variables); ``contexts.json``
+(app/contexts_file.py) adds named ones. ``ContextCatalog`` (app/context_catalog.py) knows
+them all, for ``:ctx``, the picker and ``--context``.
 """
 
 from __future__ import annotations
@@ -13,11 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
-from pocketenv_tui.api.config import ConfigError, TokenMissingError, resolve_config
+from pocketenv_tui.api.config import (
+    DEFAULT_CF_URL,
+    DEFAULT_PUBLIC_KEY,
+    ClientConfig,
+    ConfigError,
+    TokenMissingError,
+    resolve_config,
+    resolve_terminal_urls,
+)
+from pocketenv_tui.app.contexts_file import BUILT_IN_NAMES
 
 if TYPE_CHECKING:
     from pocketenv_tui.api import PocketenvClient
+    from pocketenv_tui.app.context_catalog import ContextCatalog
     from pocketenv_tui.local.launcher import BackendInfo
 
 ContextKind = Literal["local", "api"]
@@ -42,11 +58,25 @@ class AppContext:
     backend_pid: int | None = None
     backend_background: bool = False
     backend_restarted: bool = False
+    # The name ``:ctx`` knows it by; None for a context built without one (the start-up
+    # default, the backend watch's), which is then ``local`` or ``api`` by its kind.
+    context_name: str | None = None
+    # Terminal roots a named context set itself (contexts.json's cf_url, pty_url, tty_url).
+    cf_url: str | None = None
+    pty_url: str | None = None
+    tty_url: str | None = None
 
     @property
     def name(self) -> str:
         """The short name ``:ctx`` uses."""
+        if self.context_name:
+            return self.context_name
         return "local" if self.kind == "local" else "api"
+
+    @property
+    def from_file(self) -> bool:
+        """Whether it is one of contexts.json's (not a built-in ``local`` or ``api``)."""
+        return self.context_name is not None and self.context_name not in BUILT_IN_NAMES
 
     @property
     def state_key(self) -> str:
@@ -61,17 +91,21 @@ class AppContext:
 
     @property
     def label(self) -> str:
-        """What the header says; never includes the token."""
+        """What the header says; never includes the token. A named context's name comes first
+        (the built-in ones are already named by their first word: local, API)."""
+        prefix = f"{self.context_name} · " if self.from_file else ""
         if self.kind == "local":
             if self.backend_restarted:
-                return f"local backend restarted at {self.api_url}"
+                return f"{prefix}local backend restarted at {self.api_url}"
             how = "started in the background" if self.backend_started else "running"
-            return f"local backend at {self.api_url} ({how})"
-        return f"API {self.api_url}"
+            return f"{prefix}local backend at {self.api_url} ({how})"
+        return f"{prefix}API {self.api_url}"
 
     def make_client(self) -> PocketenvClient:
         from pocketenv_tui.api import PocketenvClient
 
+        if self.from_file:
+            return PocketenvClient(config=self.client_config())
         return PocketenvClient(
             api_url=self.api_url,
             token=self.token,
@@ -79,8 +113,35 @@ class AppContext:
             storage_url=self.storage_url or self.api_url,
         )
 
+    def client_config(self) -> ClientConfig:
+        """Every URL from the context itself. A named context takes none from ``POCKETENV_*``:
+        those describe the default context, and would send this one's shells elsewhere."""
+        api = self.api_url
+        cf = self.cf_url
+        if cf is None:
+            # The local backend, and any API on loopback, serves the worker route itself (the
+            # rule of api/config.py resolve_terminal_urls, minus the environment).
+            host = (urlsplit(api).hostname or "").lower()
+            on_loopback = host in ("localhost", "::1") or host.startswith("127.")
+            cf = api if self.kind == "local" or on_loopback else DEFAULT_CF_URL
+        cf, pty, tty = resolve_terminal_urls(
+            api, self.token, cf, self.pty_url or f"{api}/pty", self.tty_url or f"{api}/tty"
+        )
+        return ClientConfig(
+            api_url=api,
+            token=self.token,
+            public_key=self.public_key or DEFAULT_PUBLIC_KEY,
+            storage_url=self.storage_url or api,
+            cf_url=cf,
+            pty_url=pty,
+            tty_url=tty,
+        )
+
     def __repr__(self) -> str:
-        return f"AppContext(kind={self.kind!r}, api_url={self.api_url!r}, token='***')"
+        return (
+            f"AppContext(name={self.name!r}, kind={self.kind!r}, api_url={self.api_url!r}, "
+            "token='***')"
+        )
 
 
 def local_context(data_dir: Path | None = None) -> AppContext:
@@ -160,10 +221,23 @@ def resolve_context(
     local: bool = False,
     api_url: str | None = None,
     data_dir: str | Path | None = None,
+    name: str | None = None,
+    catalog: ContextCatalog | None = None,
     start_local: Callable[[Path | None], AppContext] = local_context,
 ) -> AppContext:
-    """The start-up rule: ``--local``/``--data-dir`` force the local backend; otherwise a
-    configured token selects that API; with no token the local backend is used."""
+    """The start-up rule: ``--context NAME`` is that context (from ``catalog``);
+    ``--local``/``--data-dir`` force the local backend; otherwise a configured token selects
+    that API; with no token the local backend is used."""
+    if name is not None:
+        if local or api_url is not None or data_dir:
+            raise ContextError(
+                f"--context {name} says where to go by itself: drop --local, --api-url and --data-dir."
+            )
+        if catalog is None:
+            from pocketenv_tui.app.context_catalog import ContextCatalog
+
+            catalog = ContextCatalog.load(start_local=start_local)
+        return catalog.resolve(name)
     directory = Path(data_dir) if data_dir else None
     if local or (directory is not None and api_url is None):
         return start_local(directory)
@@ -196,7 +270,8 @@ def token_file_local_data_dir() -> Path | None:
 
 
 def available_contexts() -> list[str]:
-    """Names ``:ctx`` can switch to: always the local backend, the token's API when one is set."""
+    """The built-in names: always the local backend, the token's API when one is set
+    (``ContextCatalog.names`` adds contexts.json's)."""
     names = ["local"]
     if token_file_local_data_dir() is not None:
         return names  # the only token is a local backend's
@@ -206,3 +281,4 @@ def available_contexts() -> list[str]:
         return names
     names.append("api")
     return names
+

@@ -171,3 +171,93 @@ def status_text(status: str, theme_variables: dict[str, str]) -> Text:
     colour = theme_colour(status_variable(status), theme_variables)
     style = f"bold {colour}" if colour else "bold"
     return Text(status, style=style)
+
+
+# -- usage figures (CPU, memory, disk) ---------------------------------------------------------
+# The list's CPU, MEM and DISK columns show "used / limit"; a part the server did not give is
+# "-", so a server without usage figures still shows every limit it knows.
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+def _number(value: float) -> str:
+    """``310``, ``12``, ``1.2``: one decimal only below ten (and none when it is whole)."""
+    if round(value, 1) >= 10 or round(value, 1).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def _scaled(amount: int, units: tuple[str, ...]) -> tuple[str, str]:
+    """The amount in the smallest binary unit that keeps it below 1000, and that unit."""
+    size = 1
+    for unit in units[:-1]:
+        if amount / size < 999.5:
+            return _number(amount / size), unit
+        size *= 1024
+    return _number(amount / size), units[-1]
+
+
+def format_bytes(amount: int | None) -> str:
+    """``310 MB``, ``1.2 GB``, ``10 GB`` (binary units, named as the fields panel names them)."""
+    if amount is None:
+        return "-"
+    number, unit = _scaled(amount, ("B", "KB", "MB", "GB", "TB"))
+    return f"{number} {unit}"
+
+
+def format_bytes_compact(amount: int | None) -> str:
+    """At most four cells: ``310M``, ``1.2G``, ``12G``, ``512K``."""
+    if amount is None:
+        return "-"
+    if amount == 0:
+        return "0"
+    number, unit = _scaled(amount, ("B", "K", "M", "G", "T"))
+    return number + unit
+
+
+def format_percent(percent: float | None, compact: bool = False) -> str:
+    """``0.4%``, ``12%``, ``150%``; whole numbers only at 80 columns."""
+    if percent is None:
+        return "-"
+    if compact or percent >= 10:
+        return f"{percent:.0f}%"
+    return f"{percent:.1f}%"
+
+
+def format_cpu_usage(cpu_percent: float | None, vcpus: float | None, compact: bool = False) -> str:
+    """CPU column: percent of one CPU (two busy CPUs read 200%) and the vCPUs it may use:
+    ``12% / 2 vCPU``. Compact (80 columns, where every cell counts): the figure alone, ``12%``,
+    or without one the limit, ``-/2``, so a server with no figures still shows the vCPUs."""
+    if cpu_percent is None and vcpus is None:
+        return "-"
+    limit = "-" if vcpus is None else f"{vcpus:g}"
+    if compact:
+        return format_percent(cpu_percent, True) if cpu_percent is not None else f"-/{limit}"
+    return f"{format_percent(cpu_percent)} / {limit} vCPU"
+
+
+def format_amount_usage(used: int | None, limit: int | None, compact: bool = False) -> str:
+    """MEM and DISK columns: ``310 MB / 2 GB``, compact ``310M/2G``."""
+    if used is None and limit is None:
+        return "-"
+    if compact:
+        return f"{format_bytes_compact(used)}/{format_bytes_compact(limit)}"
+    return f"{format_bytes(used)} / {format_bytes(limit)}"
+
+
+def share_of(used: float | None, limit: float | None) -> float | None:
+    """``used`` as a percent of ``limit``; None when either is unknown (or the limit is 0)."""
+    if used is None or not limit:
+        return None
+    return 100.0 * used / limit
+
+
+def format_event_time(moment: datetime | None, now: datetime) -> str:
+    """An event's time in UTC: ``09:30:05`` today, ``Apr 14 09:30`` before."""
+    if moment is None:
+        return "-"
+    moment = as_utc(moment).astimezone(UTC)
+    if moment.date() == as_utc(now).astimezone(UTC).date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%b %d %H:%M")

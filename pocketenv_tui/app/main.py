@@ -11,6 +11,7 @@ from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.first_page import start_first_page
 from pocketenv_tui.app.config import ConfigError, clamp_refresh, load_config
 from pocketenv_tui.app.context import ContextError, backend_exit_notice, resolve_context
+from pocketenv_tui.app.context_catalog import ContextCatalog
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
@@ -35,8 +36,15 @@ def prepare_app(args: argparse.Namespace) -> PocketenvApp:
     refresh = clamp_refresh(args.refresh if args.refresh is not None else config.refresh)
     if args.refresh is not None and args.refresh < refresh:
         print(f"pocketenv-tui: --refresh raised to the {refresh:g} s minimum", file=sys.stderr)
+    contexts = ContextCatalog.load()
     try:
-        context = resolve_context(local=args.local, api_url=args.api_url, data_dir=args.data_dir)
+        context = resolve_context(
+            local=args.local,
+            api_url=args.api_url,
+            data_dir=args.data_dir,
+            name=getattr(args, "context", None),
+            catalog=contexts,
+        )
     except (ContextError, ClientConfigError) as exc:
         raise StartupError(str(exc)) from exc
     first_page = start_first_page(context.api_url, context.token)
@@ -51,6 +59,7 @@ def prepare_app(args: argparse.Namespace) -> PocketenvApp:
         read_only=True if args.read_only else None,
         refresh=refresh,
         first_page=first_page,
+        contexts=contexts,
     )
 
 

@@ -9,15 +9,16 @@ from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from pocketenv_tui.api.models import Sandbox
+from pocketenv_tui.api.monitoring import SandboxUsage
 from pocketenv_tui.app.formatting import (
     as_utc,
     format_age,
-    format_sandbox_resources,
-    format_sandbox_resources_compact,
+    format_amount_usage,
+    format_cpu_usage,
     format_uptime,
-    resources_sort_key,
     status_text,
 )
+from pocketenv_tui.app.usage import limits_of
 
 SANDBOX_COLUMNS: list[tuple[str, str]] = [
     ("name", "NAME"),
@@ -25,7 +26,12 @@ SANDBOX_COLUMNS: list[tuple[str, str]] = [
     ("provider", "PROVIDER"),
     ("status", "STATUS"),
     ("up", "UP"),
-    ("resources", "RESOURCES"),
+    # Each "used / limit": the limits come from the record when the server has no usage
+    # figures (the hosted API), with "-" for the use (formatting.format_cpu_usage).
+    ("cpu", "CPU"),
+    ("mem", "MEM"),
+    # Not "disk": ":sort created d<tab>" must still complete to desc; ":sort disk" finds it by label.
+    ("storage", "DISK"),
     ("created", "CREATED"),
 ]
 CATALOG_COLUMNS: list[tuple[str, str]] = [
@@ -39,7 +45,7 @@ CATALOG_COLUMNS: list[tuple[str, str]] = [
 
 class Cell(Text):
     """A cell whose sort order comes from the raw value, not the formatted text
-    (so "5m" sorts after "42s" and RESOURCES sorts by CPU, then memory, then disk)."""
+    (so "5m" sorts after "42s" and MEM sorts by bytes used, "-" below every figure)."""
 
     def __init__(self, text: str, sort_key: object, style: str = "", justify=None) -> None:
         super().__init__(text, style=style, justify=justify)
@@ -68,9 +74,9 @@ WARNING_MARK = "⚠"
 
 @dataclass(frozen=True)
 class RowLayout:
-    """How wide the list's cells may be. At 80 columns the full cells push UP, RESOURCES and
+    """How wide the list's cells may be. At 80 columns the full cells push UP, the usage and
     CREATED off the screen: a long name and base are cut (the sandbox screen has them whole),
-    and the resources shortened."""
+    and the usage shortened (``12%  310M/2G  1.2G/10G``)."""
 
     name_width: int | None = None
     base_width: int | None = None
@@ -81,9 +87,11 @@ class RowLayout:
     def for_width(cls, width: int) -> RowLayout:
         if width >= WIDE_LAYOUT:
             return cls(description_width=max(60, width - 70))
-        # What the other columns take at most in compact form, with the table's cell padding.
+        # What the other columns take in compact form, with the table's cell padding (about
+        # 72 with the usage); at 80 columns a name past 12 cells is cut, and longer ones than
+        # fit scroll CREATED off rather than lose the usage.
         return cls(
-            name_width=max(12, width - 56),
+            name_width=max(12, width - 72),
             base_width=10,
             compact_resources=True,
             description_width=max(20, width - 50),
@@ -100,6 +108,7 @@ def sandbox_cells(
     theme_variables: dict[str, str],
     pending: str | None = None,
     layout: RowLayout = FULL_LAYOUT,
+    usage: SandboxUsage | None = None,
 ) -> tuple[object, ...]:
     status = pending or sandbox.status or "UNKNOWN"
     up_seconds = (
@@ -111,18 +120,32 @@ def sandbox_cells(
     # A mark beside the name when the sandbox carries warnings (the sandbox screen lists them).
     mark = f" {WARNING_MARK}" if sandbox.warnings else ""
     name = _cut(sandbox.name, layout.name_width - len(mark) if layout.name_width else None) + mark
-    resources = (
-        format_sandbox_resources_compact(sandbox) if layout.compact_resources else format_sandbox_resources(sandbox)
-    )
     return (
         Cell(name, sandbox.name.casefold()),
         _cut(base_name(sandbox) or "-", layout.base_width),
         sandbox.provider or "-",
         Cell(status_cell.plain, status, style=str(status_cell.style)),
         Cell(format_uptime(sandbox.status, sandbox.started_at, now), up_seconds),
-        Cell(resources, resources_sort_key(sandbox)),
+        *usage_cells(sandbox, usage if sandbox.status == "RUNNING" else None, layout.compact_resources),
         # By creation time: ascending is oldest first, so `:sort created desc` is newest first.
         Cell(format_age(sandbox.created_at, now), _timestamp(sandbox.created_at)),
+    )
+
+
+def usage_cells(sandbox: Sandbox, usage: SandboxUsage | None, compact: bool) -> tuple[Cell, Cell, Cell]:
+    """CPU, MEM and DISK; each sorts by the figure in use (none below zero), then the limit."""
+    limits = limits_of(sandbox, usage)
+    cpu = usage.cpu_percent if usage else None
+    memory = usage.memory_bytes if usage else None
+    disk = usage.disk_bytes if usage else None
+
+    def order(used: float | None, limit: float | None) -> tuple[float, float]:
+        return (-1.0 if used is None else float(used), limit or 0.0)
+
+    return (
+        Cell(format_cpu_usage(cpu, limits.vcpus, compact), order(cpu, limits.vcpus)),
+        Cell(format_amount_usage(memory, limits.memory_bytes, compact), order(memory, limits.memory_bytes)),
+        Cell(format_amount_usage(disk, limits.disk_bytes, compact), order(disk, limits.disk_bytes)),
     )
 
 

@@ -19,6 +19,7 @@ from pocketenv_tui.local.http.validate import invalid, not_found
 from pocketenv_tui.local.sandbox.files import printable
 from pocketenv_tui.local.sandbox.runtime import SandboxRuntime, SandboxRuntimeError, ServiceSpec
 from pocketenv_tui.local.spec import build_spec
+from pocketenv_tui.local.state import events as event_log
 from pocketenv_tui.local.state.identity import Identity
 from pocketenv_tui.local.state.ids import now_iso
 from pocketenv_tui.local.state.store import Store
@@ -28,6 +29,7 @@ log = logging.getLogger("pocketenv_tui.local")
 START_WAIT = 300.0  # seconds a service call waits for its sandbox's start in progress
 VSCODE_PORT = 1024  # the hosted API's reserved "VS Code Server" port row
 VSCODE_SERVICE_ID = "vscode"
+LIMIT_WATCH_INTERVAL = 2.0  # seconds between two looks at every sandbox's OOM and fork counters
 
 
 class Backend:
@@ -38,7 +40,9 @@ class Backend:
         self.runtime = runtime
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
         runtime.on_exit = self._sandbox_exited
+        runtime.on_event = self.event
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -106,6 +110,36 @@ class Backend:
         self.spawn(self.db(
             self.store.set_sandbox_status, sandbox_id, "STOPPED", warnings=[f"the sandbox stopped: {reason}"]
         ))
+        self.event(sandbox_id, "stopped", f"The sandbox stopped by itself: {reason}", {"reason": reason})
+
+    # -- event log (state/events.py) --------------------------------------------------------
+
+    def event(self, sandbox_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Record an event without waiting for the write (the runtime's callbacks are not async)."""
+        if not self._closing:
+            self.spawn(self.record_event(sandbox_id, kind, message, data))
+
+    async def record_event(
+        self, sandbox_id: str, kind: str, message: str, data: dict[str, Any] | None = None, *,
+        owner_did: str | None = None, sandbox_name: str | None = None,
+    ) -> None:
+        # Messages and details may carry text from inside the sandbox (a git error): printable only.
+        details = {k: printable(value, 500) if isinstance(value, str) else value for k, value in (data or {}).items()}
+        try:
+            await self.db(
+                event_log.add_event, self.store, sandbox_id, kind, printable(message, 500), details,
+                owner_did=owner_did, sandbox_name=sandbox_name,
+            )
+        except Exception:  # the log is a record of what happened; it never stops it happening
+            log.exception("could not record a %s event of sandbox %s", kind, sandbox_id)
+
+    async def _watch_limits(self) -> None:
+        while True:
+            await asyncio.sleep(LIMIT_WATCH_INTERVAL)
+            try:
+                self.runtime.check_limits()
+            except Exception:
+                log.exception("could not read the sandboxes' limit counters")
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -126,9 +160,14 @@ class Backend:
             await asyncio.shield(
                 self.db(self.store.set_sandbox_status, sandbox_id, "STOPPED", warnings=[f"start failed: {message}"])
             )
+            if isinstance(exc, Exception):
+                await asyncio.shield(self.record_event(
+                    sandbox_id, "start_failed", f"The sandbox failed to start: {message}", {"reason": message}
+                ))
             raise
         await self.db(self.store.set_sandbox_status, sandbox_id, "RUNNING", started_at=now_iso(), warnings=warnings)
         await self.db(self.store.set_all_services_status, sandbox_id, "RUNNING")
+        await self.record_event(sandbox_id, "started", "The sandbox started.", {"warnings": len(warnings)})
         return warnings
 
     async def boot_in_background(self, sandbox_id: str) -> None:
@@ -143,14 +182,22 @@ class Backend:
 
     async def halt(self, sandbox_id: str) -> None:
         """Stop every process of the sandbox and mark it (and its services) STOPPED."""
+        was_running = self.runtime.is_running(sandbox_id)
         await self.runtime.stop(sandbox_id)
         await self.db(self.store.set_sandbox_status, sandbox_id, "STOPPED")
+        if was_running:
+            await self.record_event(sandbox_id, "stopped", "The sandbox was stopped.", {"reason": "request"})
 
     async def destroy(self, sandbox_id: str) -> None:
         """Stop the sandbox, remove its disk (volumes included) and backups, then its rows."""
         backups = await self.db(self.store.backups_of, sandbox_id)
+        row = await self.db(self.store.get_sandbox, sandbox_id)
         await self.runtime.delete(sandbox_id)
         await self.db(self.store.delete_sandbox, sandbox_id)
+        if row is not None:  # its events stay; this is the last
+            await self.record_event(
+                sandbox_id, "deleted", "The sandbox was deleted.", owner_did=row["owner_did"], sandbox_name=row["name"]
+            )
         for backup in backups:
             self.backup_path(backup["id"]).unlink(missing_ok=True)
         self._locks.pop(sandbox_id, None)
@@ -210,10 +257,12 @@ class Backend:
 
     async def startup(self) -> None:
         await asyncio.to_thread(self.runtime.prepare)
+        await self.db(event_log.record_stopped_by_server, self.store, "The sandbox stopped when the server last ended.")
         stopped = await self.db(self.store.stop_all_sandboxes)
         if stopped:
             log.info("%d sandbox(es) were running when the server last stopped; they are STOPPED now", stopped)
         await self.prune_backups()
+        self.spawn(self._watch_limits())
 
     async def prune_backups(self) -> None:
         for backup in await self.db(self.store.expired_backups, now_iso()):
@@ -221,10 +270,12 @@ class Backend:
             await self.db(self.store.delete_backup, backup["id"])
 
     async def shutdown(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.db(event_log.record_stopped_by_server, self.store, "The sandbox stopped with the server.")
         await self.runtime.shutdown()
         await self.db(self.store.stop_all_sandboxes)
 

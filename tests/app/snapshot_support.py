@@ -101,6 +101,9 @@ class StableView:
         self._book = IdBook(missing_protections)
         self.sandboxes = StableNamespace(client.sandboxes, self._book)
         self.actor = StableNamespace(client.actor, self._book)
+        from tests.app.usage_support import FixedMonitoring  # usage figures move: fixed ones
+
+        self.monitoring = FixedMonitoring(client.monitoring, self._book)
 
     def terminal_url(self, sandbox_id: str, **options) -> str:
         return self._client.terminal_url(self._book.real(sandbox_id), **options)

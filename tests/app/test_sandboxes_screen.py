@@ -37,7 +37,7 @@ def rows_in_order(table) -> list[str]:
 
 def shown_names(app: PocketenvApp) -> list[str]:
     table = table_of(app)
-    return [table.get_row_at(index)[0].plain for index in range(table.row_count)]
+    return [table.get_cell_at((index, table.get_column_index("name"))).plain for index in range(table.row_count)]
 
 
 async def test_rows_follow_the_server_and_the_cursor_stays_on_its_sandbox(local_backend):

@@ -19,7 +19,7 @@ SIZE = (120, 40)
 
 def names_in_order(app) -> list[str]:
     table = app.main_screen.query_one("#sandboxes")
-    return [table.get_row_at(index)[0].plain for index in range(table.row_count)]
+    return [table.get_cell_at((index, table.get_column_index("name"))).plain for index in range(table.row_count)]
 
 
 async def test_clearing_a_filter_brings_back_the_same_order_and_no_matches_is_said(make_backend):

@@ -1,4 +1,4 @@
-"""ResourceTabs: one tab per thing a sandbox carries, for the sandbox screen to mount.
+"""ResourceTabs: one tab per thing a sandbox carries (and its events), for the sandbox screen to mount.
 
 Only the visible tab is polled (an exclusive worker per tab), on activation and then every
 ``refresh`` seconds; ``[`` and ``]`` switch tabs from anywhere inside.
@@ -14,6 +14,7 @@ from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.resources.backups import BackupsPane
 from pocketenv_tui.app.resources.copy import CopyPane
+from pocketenv_tui.app.resources.events import EventsPane
 from pocketenv_tui.app.resources.keys import SshKeysPane, TailscalePane
 from pocketenv_tui.app.resources.named import SecretsPane, VariablesPane
 from pocketenv_tui.app.resources.pane import ResourcePane
@@ -36,12 +37,14 @@ TABS: list[tuple[str, str, type[ResourcePane]]] = [
     ("tailscale", "Tailscale", TailscalePane),
     ("backups", "Backups", BackupsPane),
     ("copy", "Copy", CopyPane),
+    ("events", "Events", EventsPane),
     ("provider", "Provider", ProviderPane),
 ]
 
 
 # Titles where the full ones do not fit in one row (80 columns).
-SHORT_TITLES = {"variables": "Vars", "volumes": "Vols", "ssh-keys": "SSH", "tailscale": "TS", "provider": "Prov"}
+SHORT_TITLES = {"variables": "Vars", "volumes": "Vols", "ssh-keys": "SSH", "tailscale": "TS", "events": "Evts",
+                "provider": "Prov"}
 
 
 class ResourceTabs(TabbedContent):

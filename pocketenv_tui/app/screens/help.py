@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -46,7 +47,8 @@ class HelpScreen(ModalScreen[None]):
                     commands = DataTable(id="help-commands", cursor_type="none", zebra_stripes=True)
                     commands.add_columns("COMMAND", "DOES")
                     for command, description in self.commands:
-                        commands.add_row(command, description)
+                        # Plain text: a command's syntax has brackets ([desc]) that are not markup.
+                        commands.add_row(Text(command), Text(description))
                     yield commands
             yield Label("↑/↓ scroll · esc closes", classes="dialog-hint")
 

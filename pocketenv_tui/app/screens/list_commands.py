@@ -10,7 +10,6 @@ from rich.markup import escape
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from pocketenv_tui.app.commands import DESCRIPTIONS, CommandError, parse_command
-from pocketenv_tui.app.context import available_contexts
 from pocketenv_tui.app.sandbox_rows import CATALOG_COLUMNS, SANDBOX_COLUMNS
 from pocketenv_tui.app.widgets.live_table import LiveTable
 
@@ -85,12 +84,16 @@ class ListCommands(_Base):
             self._set_theme(args)
         elif name == "sort":
             self._sort_command(args)
+        elif name == "events":
+            from pocketenv_tui.app.screens.events import EventsScreen
+
+            self.app.push_screen(EventsScreen(" ".join(args)))
 
     def command_arguments(self) -> dict[str, list[str]]:
         """What Tab completes after each command's name."""
         columns = [key for key, _ in (CATALOG_COLUMNS if self.view == "catalog" else SANDBOX_COLUMNS)]
         return {
-            "ctx": available_contexts(),
+            "ctx": self.pocketenv.contexts.names(),
             "sort": columns + ["desc"],
             "theme": sorted(self.app.available_themes),
         }
@@ -109,7 +112,7 @@ class ListCommands(_Base):
         columns = dict(CATALOG_COLUMNS if self.view == "catalog" else SANDBOX_COLUMNS)
         by_label = {label.casefold(): key for key, label in columns.items()}
         if not args:
-            self.notify("Usage: :sort COLUMN [desc], e.g. :sort created desc", severity="warning")
+            self.notify("Usage: :sort COLUMN \\[desc], e.g. :sort created desc", severity="warning")
             return
         wanted = args[0].casefold()
         column = wanted if wanted in columns else by_label.get(wanted)
@@ -145,6 +148,7 @@ class ListCommands(_Base):
             ("View: my sandboxes", ":sandboxes", lambda: self.set_view("mine")),
             ("View: running sandboxes", ":running", lambda: self.set_view("running")),
             ("View: template catalog", ":catalog", lambda: self.set_view("catalog")),
+            ("View: events", ":events", lambda: self.run_command("events")),
             ("Switch context", ":ctx", lambda: self.pocketenv.choose_context(None)),
             ("Refresh", "Poll the API now", self.refresh_now),
         ]

@@ -1,5 +1,6 @@
-"""One sandbox: its fields, a live Ports table, exec, VS Code, the shell, and the tabs of
-what it carries (secrets, variables, files, volumes, services, keys, backups, copy)."""
+"""One sandbox: its fields, its usage (CPU, memory, disk with short graphs), a live Ports
+table, exec, VS Code, the shell, and the tabs of what it carries (secrets, variables, files,
+volumes, services, keys, backups, copy) and of its events."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.expose import ExposeRequest, ExposeScreen
 from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
 from pocketenv_tui.app.stylesheets import stylesheets
+from pocketenv_tui.app.usage import follow_sandbox, monitor_of
 from pocketenv_tui.app.widgets.context_header import ContextHeader
 from pocketenv_tui.app.widgets.exec_panel import ExecPanel
 from pocketenv_tui.app.widgets.key_footer import KeyFooter
 from pocketenv_tui.app.widgets.live_table import LiveTable
+from pocketenv_tui.app.widgets.usage_strip import UsageStrip
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
@@ -66,11 +69,14 @@ def port_cells(port: Port, compact: bool = False) -> tuple[object, ...]:
 
 
 class SandboxScreen(Screen[None]):
-    CSS_PATH = stylesheets("sandbox", "resources", "dialogs")
+    CSS_PATH = stylesheets("sandbox", "usage", "resources", "events", "dialogs")
     BINDINGS = [
         Binding("escape", "back", "Back", id="sandbox.back"),
         Binding("e", "exec", "Exec", id="sandbox.exec"),
         Binding("t", "shell", "Shell", id="sandbox.shell"),
+        Binding("i", "describe", "Describe", id="sandbox.describe"),
+        # In the Services tab its own `l` (one service's log) is nearer the focus and wins.
+        Binding("l", "logs", "Logs", id="sandbox.logs"),
         Binding("v", "vscode", "VS Code", id="sandbox.vscode"),
         Binding("s", "start", "Start", id="sandbox.start", show=False),
         Binding("x", "stop", "Stop", id="sandbox.stop", show=False),
@@ -99,6 +105,7 @@ class SandboxScreen(Screen[None]):
         yield ContextHeader(id="context-header")
         yield Static("", id="problem", classes="banner")
         yield Static("", id="summary")
+        yield UsageStrip(id="usage")
         with Horizontal(id="sandbox-body"):
             with Vertical(id="fields-pane"):
                 yield Label("Sandbox", classes="pane-title")
@@ -122,6 +129,7 @@ class SandboxScreen(Screen[None]):
             COMPACT_PORT_COLUMNS if self.has_class("-compact") else PORT_COLUMNS
         )
         self.show_fields()
+        self.show_usage()  # what the list's polls gathered, at once
         # The keyboard starts in the visible tab, so the keys its hints name work at once; the
         # port keys belong to the ports table (tab to it), so no key means two things.
         self.call_after_refresh(self._focus_visible_tab)
@@ -147,6 +155,7 @@ class SandboxScreen(Screen[None]):
             self.query_one("#ports", LiveTable).set_columns(COMPACT_PORT_COLUMNS if compact else PORT_COLUMNS)
             if self.ports_loaded:
                 self.show_ports(list(self.ports.values()))
+            self.show_usage()
             self.refresh_bindings()
 
     def action_toggle_fields(self) -> None:
@@ -168,6 +177,7 @@ class SandboxScreen(Screen[None]):
             try:
                 fresh = await client.sandboxes.get(self.sandbox.id)
                 ports = await client.sandboxes.get_exposed_ports(self.sandbox.id)
+                await follow_sandbox(client, monitor_of(self.app), self.sandbox.id, fresh, self.pocketenv.now())
             except PocketenvError as exc:
                 failures += 1
                 problem = describe_error(exc, self.pocketenv.context, f"Could not refresh {self.sandbox.name}")
@@ -187,6 +197,7 @@ class SandboxScreen(Screen[None]):
                     return
                 self.sandbox = fresh
                 self.show_fields()
+                self.show_usage()
                 self.show_ports(ports)
             interval = self.pocketenv.refresh_interval
             await asyncio.sleep(min(60.0, interval * 2**failures) if failures else interval)
@@ -198,6 +209,9 @@ class SandboxScreen(Screen[None]):
         self.field_values = {label: str(value) for label, value in rows}
         self.query_one("#fields", Static).update(fields_grid(rows))
         self.query_one("#summary", Static).update(summary_line(self.sandbox, now, variables, self.busy))
+
+    def show_usage(self) -> None:
+        self.query_one(UsageStrip).show_from(monitor_of(self.app), self.sandbox, compact=self.has_class("-compact"))
 
     def show_ports(self, ports: list[Port]) -> None:
         had_ports = bool(self.ports)
@@ -354,6 +368,16 @@ class SandboxScreen(Screen[None]):
 
     def action_shell(self) -> None:
         self.pocketenv.open_shell(self.sandbox)
+
+    def action_describe(self) -> None:
+        from pocketenv_tui.app.screens.describe import open_describe
+
+        open_describe(self.pocketenv, self.sandbox)
+
+    def action_logs(self) -> None:
+        from pocketenv_tui.app.screens.logs import open_logs
+
+        open_logs(self.pocketenv, self.sandbox)
 
     def action_start(self) -> None:
         self._lifecycle("start")

@@ -30,6 +30,12 @@ from pocketenv_tui.app.sandbox_rows import (
     matches_filter,
     sandbox_cells,
 )
+from pocketenv_tui.app.screens.bulk_actions import (
+    MARK_ACTIONS,
+    MARK_COLUMN,
+    MARK_COLUMN_WIDTH,
+    BulkActions,
+)
 from pocketenv_tui.app.screens.list_commands import VIEWS, ListCommands, SandboxCommands
 from pocketenv_tui.app.server_state import created_anyway, is_server_failure, lifecycle_report
 from pocketenv_tui.app.widgets.command_line import CommandLine
@@ -45,7 +51,7 @@ if TYPE_CHECKING:
 
 PENDING_LABELS = {"start": "STARTING…", "stop": "STOPPING…", "delete": "DELETING…"}
 DONE_WORDS = {"start": "is running", "stop": "stopped", "delete": "deleted"}
-SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell"}
+SANDBOX_ONLY_ACTIONS = {"start", "stop", "delete", "shell", "describe", "logs"}
 # The one-line prompts under the table, by widget id: mounted just after the first frame (a
 # hidden Input costs start-up time and nobody can type before the list is up).
 PROMPTS = {
@@ -58,7 +64,7 @@ MAX_BACKOFF = 60.0
 CLIENT_LOAD_DELAY = 0.5  # seconds after the first list before loading the full client
 
 
-class SandboxesScreen(ListCommands, Screen[None]):
+class SandboxesScreen(BulkActions, ListCommands, Screen[None]):
     """Sandboxes (mine or running) or the catalog, polled by one exclusive worker."""
 
     COMMANDS = {SandboxCommands}
@@ -69,6 +75,8 @@ class SandboxesScreen(ListCommands, Screen[None]):
         Binding("d", "delete", "Delete", id="sandboxes.delete"),
         Binding("enter", "open", "Open", id="sandboxes.open"),
         Binding("t", "shell", "Shell", id="sandboxes.shell"),
+        Binding("i", "describe", "Describe", id="sandboxes.describe"),
+        Binding("l", "logs", "Logs", id="sandboxes.logs"),
         Binding("slash", "filter", "Filter", id="sandboxes.filter"),
         Binding("o", "sort", "Sort", id="sandboxes.sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", id="sandboxes.sort_reverse", show=False),
@@ -78,6 +86,12 @@ class SandboxesScreen(ListCommands, Screen[None]):
         Binding("1", "view('mine')", "Mine", id="sandboxes.view_mine", show=False),
         Binding("2", "view('running')", "Running", id="sandboxes.view_running", show=False),
         Binding("3", "view('catalog')", "Catalog", id="sandboxes.view_catalog", show=False),
+        # Marks (screens/bulk_actions.py). `*` rather than ctrl+a (GNU screen's prefix, often
+        # tmux's) or ctrl+space (NUL in many terminals, the input-source switch on macOS).
+        Binding("space", "toggle_mark", "Mark", id="sandboxes.mark"),
+        Binding("asterisk", "mark_all", "Mark all", id="sandboxes.mark_all"),
+        # esc clears the marks first, the filter next (the first enabled binding of a key wins).
+        Binding("escape", "clear_marks", "Clear marks", id="sandboxes.clear_marks"),
         Binding("escape", "back", "Clear filter", id="sandboxes.back", show=False),
     ]
 
@@ -88,6 +102,7 @@ class SandboxesScreen(ListCommands, Screen[None]):
         self.items: dict[str, Sandbox] = {}
         self._warnings_seen: dict[str, set[str]] = {}  # sandbox id -> warnings announced
         self.pending: dict[str, str] = {}
+        self.marks: set[str] = set()  # ids of the marked sandboxes (bulk_actions.py)
         self.last_success: datetime | None = None
         self.failures = 0
         self.problem_text: str | None = None
@@ -111,7 +126,7 @@ class SandboxesScreen(ListCommands, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(LiveTable)
-        table.set_columns(SANDBOX_COLUMNS)
+        table.set_columns(self._columns())
         header = self.query_one(ContextHeader)
         header.context_label = self.pocketenv.context.label
         self._update_view_label()
@@ -187,7 +202,9 @@ class SandboxesScreen(ListCommands, Screen[None]):
         if view == "catalog":
             return [template async for template in client.sandboxes.iter_catalog()]
         running = True if view == "running" else None
-        return [s async for s in client.actor.iter_sandboxes(is_running=running)]
+        from pocketenv_tui.app.usage import listed_with_usage  # one usage() call beside the list
+
+        return await listed_with_usage(app, client.actor.iter_sandboxes(is_running=running))
 
     def _load_client_in_background(self) -> None:
         self.run_worker(asyncio.to_thread(load_client_modules), group="load-client", exit_on_error=False)
@@ -202,6 +219,9 @@ class SandboxesScreen(ListCommands, Screen[None]):
             self.query_one("#problem").display = False
         self.render_rows()
         self._tick_freshness()
+        from pocketenv_tui.app.usage import follow_list
+
+        follow_list(self, found)  # the statuses seen (events fallback); "no usage here" once
 
     def _announce_warnings(self, found: list[Sandbox]) -> None:
         """A notification for each warning a sandbox did not have at the previous poll (those
@@ -236,17 +256,25 @@ class SandboxesScreen(ListCommands, Screen[None]):
                 if matches_filter(item, self.filter_text)
             }
         else:
+            from pocketenv_tui.app.usage import latest_usage
+
             variables = self.app.theme_variables
+            usage = latest_usage(self.app)
             rows = {
-                key: sandbox_cells(item, now, variables, self.pending.get(key), self.row_layout)
+                key: sandbox_cells(item, now, variables, self.pending.get(key), self.row_layout, usage.get(key))
                 for key, item in self.items.items()
                 if matches_filter(item, self.filter_text)
             }
+            rows = self.decorate_rows(rows)
         table.show_rows(rows)
         self._update_empty_state()
+        self._update_view_label()  # "N marked, M hidden" follows the rows in view
+
+    def _columns(self) -> list[tuple[str, str]]:
+        return CATALOG_COLUMNS if self.view == "catalog" else [MARK_COLUMN, *SANDBOX_COLUMNS]
 
     def on_resize(self, event: events.Resize) -> None:
-        layout = RowLayout.for_width(event.size.width)
+        layout = RowLayout.for_width(event.size.width - MARK_COLUMN_WIDTH)
         if layout != self.row_layout:
             self.row_layout = layout
             self.render_rows()
@@ -293,6 +321,8 @@ class SandboxesScreen(ListCommands, Screen[None]):
             label += f" /{self.filter_text}"
         if self.pocketenv.read_only:
             label += " · read-only"
+        if marked := self.marks_label():
+            label += f" · {marked}"
         header.view_label = label
 
     # -- selection --------------------------------------------------------------------------
@@ -306,6 +336,11 @@ class SandboxesScreen(ListCommands, Screen[None]):
             return False
         if action in SANDBOX_ONLY_ACTIONS and self.view == "catalog":
             return False
+        if action in MARK_ACTIONS:
+            # Marks only serve the bulk lifecycle keys: none in the catalog or read-only.
+            if self.view == "catalog" or app.read_only:
+                return False
+            return bool(self.marks) if action == "clear_marks" else True
         if action == "back":
             return bool(self.filter_text)
         return True
@@ -330,7 +365,7 @@ class SandboxesScreen(ListCommands, Screen[None]):
         self._lifecycle_key("stop")
 
     def action_delete(self) -> None:
-        if self._refused("delete") or self.view == "catalog":
+        if self._refused("delete") or self.view == "catalog" or self.bulk_lifecycle("delete"):
             return
         sandbox = self._need_selection()
         if sandbox is None:
@@ -351,7 +386,7 @@ class SandboxesScreen(ListCommands, Screen[None]):
         )
 
     def _lifecycle_key(self, action: str) -> None:
-        if self._refused(action) or self.view == "catalog":
+        if self._refused(action) or self.view == "catalog" or self.bulk_lifecycle(action):
             return
         sandbox = self._need_selection()  # captured now, whatever the table does next
         if sandbox is not None:
@@ -370,16 +405,20 @@ class SandboxesScreen(ListCommands, Screen[None]):
             name=f"{action}-{sandbox.id}",
         )
 
-    async def _lifecycle(self, action: str, sandbox_id: str, name: str) -> None:
+    async def call_lifecycle(self, action: str, sandbox_id: str) -> None:
+        """The call behind a lifecycle key (start waits until the sandbox runs)."""
         client = self.pocketenv.client
+        if action == "start":
+            await client.sandboxes.start(sandbox_id)
+            await client.sandboxes.wait_until_running(sandbox_id, timeout=120.0, interval=1.0)
+        elif action == "stop":
+            await client.sandboxes.stop(sandbox_id)
+        else:
+            await client.sandboxes.delete(sandbox_id)
+
+    async def _lifecycle(self, action: str, sandbox_id: str, name: str) -> None:
         try:
-            if action == "start":
-                await client.sandboxes.start(sandbox_id)
-                await client.sandboxes.wait_until_running(sandbox_id, timeout=120.0, interval=1.0)
-            elif action == "stop":
-                await client.sandboxes.stop(sandbox_id)
-            else:
-                await client.sandboxes.delete(sandbox_id)
+            await self.call_lifecycle(action, sandbox_id)
         except PocketenvError as exc:
             if is_server_failure(exc):
                 await self._report_after_failure(action, sandbox_id, name, exc)
@@ -506,6 +545,21 @@ class SandboxesScreen(ListCommands, Screen[None]):
         if sandbox is not None:
             self.pocketenv.open_shell(sandbox)
 
+    # describe and logs live in screens/describe.py and screens/logs.py (loaded when used).
+    def action_describe(self) -> None:
+        sandbox = self._need_selection() if self.view != "catalog" else None
+        if sandbox is not None:
+            from pocketenv_tui.app.screens.describe import open_describe
+
+            open_describe(self.pocketenv, sandbox)
+
+    def action_logs(self) -> None:
+        sandbox = self._need_selection() if self.view != "catalog" else None
+        if sandbox is not None:
+            from pocketenv_tui.app.screens.logs import open_logs
+
+            open_logs(self.pocketenv, sandbox)
+
     # -- filter, sort, views ----------------------------------------------------------------------
     def _mount_prompts(self) -> AwaitMount | None:
         missing = [name for name in PROMPTS if self._prompt(name) is None]
@@ -614,9 +668,10 @@ class SandboxesScreen(ListCommands, Screen[None]):
             return
         self.view = view
         self.items = {}
+        self.clear_marks_quietly()
         self.last_success = None
         table = self.query_one(LiveTable)
-        table.set_columns(CATALOG_COLUMNS if view == "catalog" else SANDBOX_COLUMNS)
+        table.set_columns(self._columns())
         table.show_rows({})
         self._update_view_label()
         self._update_empty_state()
@@ -627,6 +682,7 @@ class SandboxesScreen(ListCommands, Screen[None]):
         """After :ctx switched the API: forget every row and poll the new one."""
         self.items = {}
         self.pending = {}
+        self.clear_marks_quietly()
         self.last_success = None
         self.problem_text = None
         self.failures = 0

@@ -55,6 +55,7 @@ class ExecOutcome:
     result: ExecResult
     # Readers still attached to pipes held open by background jobs of the command.
     lingering: list[PipeReader]
+    timed_out: bool = False
 
 
 async def spawn_piped(
@@ -117,7 +118,7 @@ async def run_command(
     if timed_out:
         result.exit_code = TIMEOUT_EXIT_CODE
         result.stderr += f"\n[pocketenv: command timed out after {time_limit:g} s and was killed]\n"
-    return ExecOutcome(result, lingering)
+    return ExecOutcome(result, lingering, timed_out)
 
 
 async def kill(proc: RemoteProcess) -> int:
@@ -241,6 +242,7 @@ class StreamedRun:
         outbox: _Outbox,
         time_limit: float,
         on_lingering: Callable[[list[PipeReader]], None] | None,
+        on_timeout: Callable[[], None] | None = None,
     ) -> None:
         self.proc = proc
         self.readers = readers
@@ -248,6 +250,7 @@ class StreamedRun:
         self.timed_out = False
         self._outbox = outbox
         self._on_lingering = on_lingering
+        self._on_timeout = on_timeout
         self._loop = asyncio.get_running_loop()
         self.started = self._loop.time()
         self._finished = False
@@ -266,6 +269,7 @@ class StreamedRun:
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         on_lingering: Callable[[list[PipeReader]], None] | None = None,
+        on_timeout: Callable[[], None] | None = None,
     ) -> StreamedRun:
         """Start ``argv``; ``on_lingering`` takes the readers of pipes that background jobs
         of the command still hold open once it has exited (closed when not given)."""
@@ -279,12 +283,14 @@ class StreamedRun:
         proc, readers, _ = await spawn_piped(
             channel, argv, outbox.sink("stdout"), outbox.sink("stderr"), env=env, cwd=cwd, reader=reader
         )
-        return cls(proc, readers, outbox, time_limit, on_lingering)
+        return cls(proc, readers, outbox, time_limit, on_lingering, on_timeout)
 
     def _time_up(self) -> None:
         if self.proc.returncode is None and self._killing is None:
             self.timed_out = True
             self._killing = asyncio.ensure_future(kill(self.proc))
+            if self._on_timeout is not None:
+                self._on_timeout()
 
     def elapsed(self) -> float:
         return self._loop.time() - self.started

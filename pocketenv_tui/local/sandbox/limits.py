@@ -196,6 +196,14 @@ class CgroupLimits:
                 missing[PROTECTION_OF[controller]] = str(exc.strerror or exc)
                 continue
             enforced.add(controller)
+        # CPU time for the usage figures (no limit): where cpuacct is not mounted with cpu,
+        # the sandbox gets a group of its own there too.
+        accounting = CGROUP_ROOT / "cpuacct"
+        if (accounting / "cpuacct.usage").exists() and not any((d / "cpuacct.usage").exists() for d in dirs):
+            group = accounting / own.get("cpuacct", "/").lstrip("/") / name
+            with contextlib.suppress(OSError):
+                group.mkdir(exist_ok=True)
+                dirs.append(group)
         return cls(dirs, enforced), missing
 
     # -- processes --------------------------------------------------------------------------
@@ -249,7 +257,7 @@ def remove_stale(prefix: str) -> int:
     removed = 0
     own = _own_cgroups()
     bases = [CGROUP_ROOT / own.get("", "/").lstrip("/")] if v2_available() else [
-        CGROUP_ROOT / controller / own.get(controller, "/").lstrip("/") for controller in ("pids", "memory", "cpu")
+        CGROUP_ROOT / controller / own.get(controller, "/").lstrip("/") for controller in ("pids", "memory", "cpu", "cpuacct")
     ]
     for base in bases:
         with contextlib.suppress(OSError):

@@ -34,6 +34,7 @@ import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pocketenv_tui.local.sandbox import files, live
 from pocketenv_tui.local.sandbox import isolation as iso
@@ -57,6 +58,7 @@ from pocketenv_tui.local.sandbox.proc import PipeReader
 from pocketenv_tui.local.sandbox.services import Service, ServiceSpec
 from pocketenv_tui.local.sandbox.shells import ShellRegistry
 from pocketenv_tui.local.sandbox.specs import SandboxSpec
+from pocketenv_tui.local.sandbox.usage import UsageMeter, limit_hit_message
 
 __all__ = [
     "SANDBOX_MARKER",
@@ -79,6 +81,10 @@ HOST_UID_COUNT = 65536
 
 
 TRANSIENT_BWRAP_FAILURE = "loopback: Failed RTM_NEWADDR"
+# (sandbox id, kind, one human sentence, details): what happened to a sandbox, for its owner's
+# event log (the runtime keeps none itself; the backend stores them).
+EventSink = Callable[[str, str, str, dict[str, Any]], None]
+EXEC_COMMAND_SHOWN = 200  # characters of a timed-out command kept in its event
 
 
 class SandboxRuntime:
@@ -105,7 +111,10 @@ class SandboxRuntime:
         self.default_limits = default_limits or DEFAULT_LIMITS
         self.strict = strict
         self.on_exit = on_exit
+        self.on_event: EventSink | None = None
+        self.meter = UsageMeter()
         self.shells = ShellRegistry(self._launch_shell, grace=shell_grace, limit=max_shells)
+        self.shells.on_event = self._event
         self._context: RuntimeContext | None = None
         self._boxes: dict[str, Box] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -139,6 +148,13 @@ class SandboxRuntime:
             "missingProtections": [f"{name}: {why}" for name, why in missing.items()],
             "limits": in_force.view(),
         }
+
+    def _event(self, sandbox_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(sandbox_id, kind, message, data or {})
+            except Exception:  # a lost event must never break what it reports on
+                log.exception("could not record a %s event of sandbox %s", kind, sandbox_id)
 
     def sandbox_dir(self, sandbox_id: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", sandbox_id) or sandbox_id in (".", ".."):
@@ -193,6 +209,7 @@ class SandboxRuntime:
                 log.warning("sandbox %s: %s; trying once more", spec.id, exc)
                 box = await boot(ctx, spec, self._uid(spec), on_lost)
             self._boxes[spec.id] = box
+            self.meter.begin(spec.id, box.cgroups)
             try:
                 if self.strict and box.missing:
                     raise SandboxRuntimeError(
@@ -236,6 +253,7 @@ class SandboxRuntime:
         # Shells end with the sandbox; the bound keeps a stuck one from holding up the stop.
         closing = asyncio.ensure_future(self.shells.close_sandbox(sandbox_id))
         await asyncio.wait([closing], timeout=SHELL_CLOSE_TIMEOUT)
+        self.meter.forget(sandbox_id)
         if box is None:
             return
         try:
@@ -291,6 +309,7 @@ class SandboxRuntime:
             return None
         lines = [line for line in outcome.result.stderr.splitlines() if line.strip()]
         reason = lines[-1] if lines else f"git exited with code {outcome.result.exit_code}"
+        self._event(box.spec.id, "repo_clone_failed", f"The repo {repo} could not be cloned: {reason}", {"repo": repo, "reason": reason})
         return f"repo not reachable: {repo}: {reason}"
 
     # -- running things inside --------------------------------------------------------------
@@ -321,7 +340,15 @@ class SandboxRuntime:
             raise SandboxRuntimeError("timeout must be a positive number of seconds")
         outcome = await run_command(self._channel(box), [shell_program(), "-c", command], time_limit=timeout)
         self._keep_lingering(box, outcome.lingering)
+        if outcome.timed_out:
+            self._exec_timed_out(sandbox_id, command, timeout)
         return outcome.result
+
+    def _exec_timed_out(self, sandbox_id: str, command: str, time_limit: float) -> None:
+        self._event(
+            sandbox_id, "exec_timed_out", f"A command ran past its time limit of {time_limit:g} s and was killed.",
+            {"command": command[:EXEC_COMMAND_SHOWN], "timeLimit": time_limit},
+        )
 
     async def exec_streamed(self, sandbox_id: str, command: str, time_limit: float) -> StreamedRun:
         """Start ``command`` for the streaming exec (exec.py ``StreamedRun``; its owner must
@@ -332,6 +359,7 @@ class SandboxRuntime:
         return await StreamedRun.start(
             self._channel(box), [shell_program(), "-c", command], time_limit=time_limit,
             on_lingering=lambda readers: self._keep_lingering(box, readers),
+            on_timeout=lambda: self._exec_timed_out(sandbox_id, command, time_limit),
         )
 
     async def _launch_shell(self, sandbox_id: str, argv: list[str], cols: int, rows: int):  # type: ignore[no-untyped-def]
@@ -344,11 +372,22 @@ class SandboxRuntime:
         """A TCP connection to ``port`` on the sandbox's own loopback (for previews)."""
         return await self._channel(self._box(sandbox_id)).connect(port)
 
-    def usage(self, sandbox_id: str) -> dict[str, int]:
+    def usage(self, sandbox_id: str) -> dict[str, Any]:
+        """The running sandbox's usage figures, as the API's ``Usage`` (usage.py); {} when it
+        is not running. Each call is a CPU sample: the next percent is measured from it."""
         box = self._boxes.get(sandbox_id)
-        if box is None or box.cgroups is None:
+        if box is None or not box.running:
             return {}
-        return box.cgroups.usage()
+        return self.meter.sample(sandbox_id, box.cgroups, box.disk).view()
+
+    def check_limits(self) -> None:
+        """An event for each limit a running sandbox hit since the last check (called every
+        few seconds: the kernel only counts these, it tells no one)."""
+        for sandbox_id, box in list(self._boxes.items()):
+            if not box.running:
+                continue
+            for kind, count in self.meter.limit_hits(sandbox_id, box.cgroups).items():
+                self._event(sandbox_id, kind, limit_hit_message(kind, count, box.limits), {"count": count})
 
     # -- files ------------------------------------------------------------------------------
 
@@ -397,7 +436,19 @@ class SandboxRuntime:
             return
         if current is not None:
             current.reader.close()
-        box.services[spec.id] = await Service.start(self._channel(box), spec, shell_program())
+        box.services[spec.id] = await Service.start(
+            self._channel(box), spec, shell_program(), on_exit=lambda s: self._service_exited(box, s)
+        )
+        self._event(box.spec.id, "service_started", f"Service {spec.name} started.", {"serviceId": spec.id, "name": spec.name})
+
+    def _service_exited(self, box: Box, service: Service) -> None:
+        """A service ended by itself (a stop asked for, or the sandbox's end, is no event)."""
+        if service.stop_requested or box.stopping:
+            return
+        self._event(
+            box.spec.id, "service_exited", f"Service {service.spec.name} exited with code {service.exit_code}.",
+            {"serviceId": service.spec.id, "name": service.spec.name, "exitCode": service.exit_code},
+        )
 
     async def stop_service(self, sandbox_id: str, service_id: str) -> None:
         box = self._boxes.get(sandbox_id)

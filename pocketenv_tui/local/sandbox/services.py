@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pocketenv_tui.local.sandbox.agent_channel import AgentChannel, RemoteProcess
@@ -35,13 +36,16 @@ class Service:
         self.exit_code: int | None = None
         self.stop_requested = False  # ended by stop(), not by itself
         self.watcher: asyncio.Task[None] | None = None
+        self.on_exit: Callable[[Service], None] | None = None  # told once the process ended
 
     @property
     def running(self) -> bool:
         return self.exit_code is None
 
     @classmethod
-    async def start(cls, channel: AgentChannel, spec: ServiceSpec, shell: str) -> Service:
+    async def start(
+        cls, channel: AgentChannel, spec: ServiceSpec, shell: str, *, on_exit: Callable[[Service], None] | None = None
+    ) -> Service:
         log = RingBuffer(SERVICE_LOG_LIMIT)
         out_r, out_w = os.pipe()
         try:
@@ -55,6 +59,7 @@ class Service:
         finally:
             os.close(out_w)
         service = cls(spec, proc, PipeReader(out_r, log), log)
+        service.on_exit = on_exit
         service.watcher = asyncio.get_running_loop().create_task(service._watch())
         return service
 
@@ -62,6 +67,8 @@ class Service:
         code = await self.proc.wait()
         self.exit_code = code
         self.log.write(f"\n[pocketenv: service exited with code {code}]\n".encode())
+        if self.on_exit is not None:
+            self.on_exit(self)
 
     async def stop(self) -> None:
         self.stop_requested = True

@@ -356,6 +356,8 @@ class ShellRegistry:
         self.sessions: dict[tuple[str, str], ShellSession] = {}
         self._starting: dict[tuple[str, str], asyncio.Future[ShellSession]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # (sandbox id, kind, sentence, details) for the event log: shell_opened, shell_closed.
+        self.on_event: Callable[[str, str, str, dict[str, object]], None] | None = None
 
     def get(self, sandbox_id: str, key: str) -> ShellSession | None:
         return self.sessions.get((sandbox_id, key))
@@ -394,11 +396,19 @@ class ShellRegistry:
             raise
         finally:
             self._starting.pop(ident, None)
+        if self.on_event is not None:
+            self.on_event(sandbox_id, "shell_opened", "A shell was opened.", {"key": key})
         return session, session.attach(), True
 
     def forget(self, session: ShellSession) -> None:
+        """The shell ended: it is no longer found under its key."""
         if self.sessions.get((session.sandbox_id, session.key)) is session:
             del self.sessions[(session.sandbox_id, session.key)]
+            if self.on_event is not None:
+                self.on_event(
+                    session.sandbox_id, "shell_closed", f"A shell ended (exit code {session.exit_code}).",
+                    {"key": session.key, "exitCode": session.exit_code},
+                )
 
     def track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)

@@ -123,6 +123,21 @@ CREATE TABLE IF NOT EXISTS backups (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sandboxes_owner ON sandboxes(owner_did, created_at);
+-- Added after the first release; CREATE ... IF NOT EXISTS runs on every open, so an older
+-- state.db gets it too. No foreign key on purpose: a deleted sandbox's events stay (the
+-- event log shows that it was deleted). seq only grows (AUTOINCREMENT never reuses one).
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_did TEXT NOT NULL,
+    sandbox_id TEXT NOT NULL,
+    sandbox_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_owner ON events(owner_did, seq);
+CREATE INDEX IF NOT EXISTS events_sandbox ON events(sandbox_id, seq);
 """
 
 # The four per-sandbox resource tables share one shape: id, owner, optional sandbox link and

@@ -2,6 +2,7 @@
 
 from pocketenv_tui.local.http.handlers import (
     exec_stream,
+    monitoring,
     ports,
     resources,
     sandboxes,
@@ -11,4 +12,4 @@ from pocketenv_tui.local.http.handlers import (
     transfer,
 )
 
-MODULES = (sandboxes, resources, services, ports, settings, transfer, shells, exec_stream)
+MODULES = (sandboxes, resources, services, ports, settings, transfer, shells, exec_stream, monitoring)

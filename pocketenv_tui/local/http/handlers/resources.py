@@ -219,6 +219,7 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
 
         await write_env(sandbox, fields, None, write)
         await apply(sandbox)
+        await note_if_pending(row)
         return NO_CONTENT
 
     def view(row: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +247,20 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
             for sandbox_id in dict.fromkeys(sandbox_ids):
                 await b.apply_records(sandbox_id)
 
+    async def note_if_pending(row: dict[str, Any]) -> None:
+        """An event when a file or volume of a running sandbox waits for its next start."""
+        started = b.runtime.started_with(row["sandbox_id"]) if row.get("sandbox_id") else None
+        if started is None or kind.table not in ("files", "volumes"):
+            return
+        if kind.table == "files" and started.file_pending(row["path"]):
+            what = f"the file {row['path']}"
+        elif kind.table == "volumes" and started.volume_pending(row["id"], row.get("path"), bool(row.get("read_only"))):
+            what = f"the volume {row['name']}" + (f" at {row['path']}" if row.get("path") else "")
+        else:
+            return
+        await b.record_event(row["sandbox_id"], "applies_at_next_start", f"A change to {what} applies at the sandbox's next start.",
+                             {"what": kind.namespace, "id": row["id"], "path": row.get("path")})
+
     async def update(c: Call) -> Any:
         resource_id = v.string(c.input, "id", min_len=1, max_len=255)
         assert resource_id is not None
@@ -269,6 +284,7 @@ def methods_for(b: Backend, kind: Kind, env_locks: dict[str, asyncio.Lock]) -> l
 
         await write_env(fields.get("sandbox_id", current["sandbox_id"]), fields, resource_id, write)
         await apply(current["sandbox_id"], fields.get("sandbox_id"))
+        await note_if_pending({**current, **fields})
         return NO_CONTENT
 
     async def delete(c: Call) -> Any:

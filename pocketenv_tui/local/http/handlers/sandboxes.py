@@ -183,6 +183,7 @@ def methods(b: Backend) -> list[Method]:
                     continue
             else:
                 raise v.XrpcError(500, "InternalServerError", "Could not pick a free sandbox name")
+        await b.record_event(row["id"], "created", f"The sandbox {row['name']} was created.", {"base": base.requested})
         b.spawn(b.boot_in_background(row["id"]))
         return views.sandbox_created(row, b.confinement(row))
 
