@@ -83,6 +83,28 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
         main, table = await main_list(app, pilot)
         save(app, "main-list.svg")
 
+        # Two sandboxes marked for one bulk action.
+        table.move_cursor(row=0)
+        await pilot.press("space", "space")
+        await pilot.pause(0.2)
+        save(app, "marked-list.svg")
+        await pilot.press("escape")
+
+        table.select_key(next(k for k, s in main.items.items() if s.name == "web-frontend"))
+        await pilot.press("i")
+        describe = app.screen
+        await until(pilot, lambda: not getattr(describe, "is_loading", True), "the describe document")
+        await pilot.pause(0.2)
+        save(app, "describe.svg")
+        await pilot.press("escape")
+
+        main.run_command(":events")
+        events = app.screen
+        await until(pilot, lambda: len(getattr(events, "events", {})) >= 3, "the events")
+        await pilot.pause(0.2)
+        save(app, "events.svg")
+        await pilot.press("escape")
+
         table.select_key(next(k for k, s in main.items.items() if s.name == "web-frontend"))
         await pilot.press("enter")
         screen = app.screen

@@ -208,16 +208,22 @@ def test_events_tab(snap_compare, snapshot_backend, size):  # noqa: F811
     assert snap_compare(snapshot_app(snapshot_backend), terminal_size=size, run_before=run_before)
 
 
+async def open_all_events(pilot):
+    """From the loaded list, `:events` with the fixed log's eleven events shown."""
+    await loaded(pilot)
+    pilot.app.main_screen.run_command(":events")
+    await pilot.pause()
+    view = pilot.app.screen
+    await wait_for(pilot, lambda: view.loaded and view.query_one("#events").row_count == 11, "eleven events")
+    return view
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_events_view(snap_compare, snapshot_backend, size):  # noqa: F811
     """`:events`: every sandbox's events from a fixed log, newest first."""
 
     async def run_before(pilot):
-        await loaded(pilot)
-        pilot.app.main_screen.run_command(":events")
-        await pilot.pause()
-        view = pilot.app.screen
-        await wait_for(pilot, lambda: view.loaded and view.query_one("#events").row_count == 11, "eleven events")
+        await open_all_events(pilot)
         await pilot.pause(0.2)
 
     assert snap_compare(snapshot_app(snapshot_backend), terminal_size=size, run_before=run_before)
@@ -228,11 +234,7 @@ def test_events_view_filtered(snap_compare, snapshot_backend, size):  # noqa: F8
     """`:events` then `/bravo`: the filter in the header and the prompt line."""
 
     async def run_before(pilot):
-        await loaded(pilot)
-        pilot.app.main_screen.run_command(":events")
-        await pilot.pause()
-        view = pilot.app.screen
-        await wait_for(pilot, lambda: view.loaded and view.query_one("#events").row_count == 11, "eleven events")
+        view = await open_all_events(pilot)
         await pilot.press("slash", *"bravo")
         no_blink(pilot.app)
         await wait_for(pilot, lambda: view.query_one("#events").row_count == 3, "bravo's three events")
