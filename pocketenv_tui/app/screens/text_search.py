@@ -26,7 +26,8 @@ class TextSearch(Screen[None]):
     """Give the subclass a ``text_view()``; compose :func:`search_prompt` in it."""
 
     def text_view(self) -> TextLines:
-        raise NotImplementedError
+        # The one hook a subclass must give (the other is optional), as ResourcePane.load.
+        raise TypeError(f"{type(self).__name__} must define text_view()")
 
     def search_changed(self) -> None:
         """The query or the current match changed (the screen's status line)."""

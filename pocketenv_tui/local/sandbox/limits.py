@@ -227,18 +227,6 @@ class CgroupLimits:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
-    def usage(self) -> dict[str, int]:
-        """Current memory (bytes) and process count, where the machine tells."""
-        out: dict[str, int] = {}
-        for group in self.dirs:
-            for file, key in (
-                ("memory.current", "memoryBytes"), ("memory.usage_in_bytes", "memoryBytes"),
-                ("pids.current", "pids"),
-            ):
-                with contextlib.suppress(OSError, ValueError):
-                    out[key] = int((group / file).read_text())
-        return out
-
     def remove(self) -> bool:
         """Remove the cgroups; False when one still holds processes."""
         removed = True
