@@ -151,6 +151,10 @@ class TerminalSession:
         self._open_timeout = open_timeout
 
         self._pending = bytearray()  # typed input not yet handed to a live socket
+        # Input sent on this socket before the server said anything. If the server then closes
+        # with "Session not found", no shell ever read it, so it goes to the renewed session.
+        self._unheard = bytearray()
+        self._heard = False
         self._size_dirty = True
         self._wake = asyncio.Event()  # something to send
         self._stop = asyncio.Event()  # close() was called
@@ -272,6 +276,8 @@ class TerminalSession:
             if self._gone and self._opener is not None and not renewed and not self._stop.is_set():
                 # Once: a session made a moment ago that is gone already will not come back.
                 renew = renewed = True
+                self._pending[:0] = self._unheard
+                self._unheard.clear()
                 self._set(
                     SessionStatus(
                         SessionState.CONNECTING,
@@ -355,6 +361,8 @@ class TerminalSession:
     # ------------------------------------------------------------------ one connection
     async def _serve(self, ws: ClientConnection) -> SessionStatus:
         self._size_dirty = True  # a new socket (maybe a new PTY) must learn our size
+        self._heard = False
+        self._unheard.clear()
         self._connection += 1
         self.acknowledging = False
         self._ack_due = 0
@@ -399,6 +407,9 @@ class TerminalSession:
             while True:
                 await self._reading.wait()
                 message = await ws.recv()
+                if not self._heard:
+                    self._heard = True
+                    self._unheard.clear()
                 if self.dialect != "cf":
                     self._emit_text_dialect(decode_output(self.dialect, message))
                     continue
@@ -465,6 +476,8 @@ class TerminalSession:
                 frames, used = input_frames(self.dialect, self._pending, _SEND_SLICE)
                 for frame in frames:
                     await ws.send(frame)
+                if not self._heard:
+                    self._unheard += self._pending[:used]
                 del self._pending[:used]  # only now: a failed send keeps the input for the next socket
             if self._ack_due and self.acknowledging:
                 due, self._ack_due = self._ack_due, 0
