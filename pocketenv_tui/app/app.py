@@ -20,6 +20,7 @@ from textual.theme import Theme
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.terminal_url import terminal_family
+from pocketenv_tui.app import safe_output
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
 from pocketenv_tui.app.context import AppContext, ContextError
 from pocketenv_tui.app.context_catalog import ContextCatalog
@@ -70,6 +71,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         contexts: ContextCatalog | None = None,
         health_probe: HealthProbe | None = None,
     ) -> None:
+        safe_output.install()  # before anything renders: no control character reaches the terminal
         super().__init__()
         self.context = context
         self.config = config if config is not None else AppConfig()

@@ -8,7 +8,9 @@ then the store's bounds on a real SQLite file.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -266,3 +268,81 @@ def test_the_log_is_bounded_per_sandbox_and_per_owner(tmp_path: Path, monkeypatc
         assert event_log.list_events(store, "did:c", sandbox_id="sbx_b0")[0] == []
     finally:
         store.close()
+
+
+# -- events made from what the sandbox says, and by the sandbox ending -------------------------------
+
+HOSTILE_STDERR = r"fatal: \033]52;c;cm0gLXJmIH4=\007\033[2J\342\200\256reversed\000 end"
+
+
+async def test_what_a_sandbox_prints_reaches_an_event_as_printable_text_only(api: Api) -> None:
+    created = await api.create_running(repo="file:///nonexistent.git")
+    sid = created["id"]
+    try:
+        await wait_event(api, sid, "repo_clone_failed")
+        # The system directories are the host's, read-only; the home is the sandbox's. Its
+        # git config sends the next start's clone through a command of its own (the ext
+        # transport), whose line is the clone's last line of stderr, the one the event quotes.
+        setup = "\n".join([
+            'cat > "$HOME/say-evil" <<\'END\'',
+            "#!/bin/sh",
+            f"printf '{HOSTILE_STDERR}\\n' >&2",
+            "kill -9 0  # git with it, before it adds a line of its own",
+            "END",
+            'chmod +x "$HOME/say-evil"',
+            "git config --global protocol.ext.allow always",
+            'git config --global url."ext::$HOME/say-evil".insteadOf file:///nonexistent.git',
+            'test -x "$HOME/say-evil" && git config --global --get-regexp "^url"',
+        ])
+        placed = await api.exec(sid, setup)
+        assert placed["exitCode"] == 0 and "say-evil" in placed["stdout"], placed
+        await api.ok(await api.post("sandbox.stopSandbox", id=sid))
+        await api.ok(await api.post("sandbox.startSandbox", {}, id=sid))
+        await api.wait_status(sid, "RUNNING")
+        newest, _ = await wait_event(api, sid, "repo_clone_failed", count=2)
+        record = (await api.ok(await api.get("sandbox.getSandbox", id=sid)))["sandbox"]
+    finally:
+        await api.delete(sid)
+    # The event, its data and the record's warnings (which the sandbox screen shows).
+    [warning] = [w for w in record.get("warnings") or [] if "repo not reachable" in w]
+    for text in (newest["message"], newest["data"]["reason"], warning):
+        assert "reversed" in text and "52;c;" in text, text  # what it said is kept, visibly
+        assert text.isprintable(), repr(text)  # no ESC, BEL, NUL or bidi override survives
+
+
+def sandbox_processes(backend: Any, hostname: str) -> list[int]:
+    """Host pids of the bubblewrap processes that hold the sandbox called ``hostname``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if argv and argv[0].endswith(b"bwrap") and b"--hostname" in argv:
+            if argv[argv.index(b"--hostname") + 1] == hostname.encode():
+                found.append(int(entry.name))
+    return found
+
+
+async def test_a_sandbox_killed_from_outside_stops_by_itself_and_says_why(api: Api, local_backend: Any) -> None:
+    created = await api.create_running()
+    sid = created["id"]
+    try:
+        pids = sandbox_processes(local_backend, created["name"])
+        if not pids:
+            pytest.skip(f"no bubblewrap process holds {created['name']} (isolation: {created.get('isolation')})")
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)  # as the OOM killer or an operator would
+        [event] = await wait_event(api, sid, "stopped")
+        record = await api.wait_status(sid, "STOPPED")
+        assert event["message"].startswith("The sandbox stopped by itself: ")
+        assert event["data"]["reason"] and event["data"]["reason"] != "request"
+        assert any("the sandbox stopped" in w for w in record.get("warnings") or []), record
+        # It starts again as usual.
+        await api.ok(await api.post("sandbox.startSandbox", {}, id=sid))
+        await api.wait_status(sid, "RUNNING")
+        assert (await kinds_of(api, sid))[:3] == ["started", "stopped", "started"]
+    finally:
+        await api.delete(sid)

@@ -56,4 +56,10 @@ async def test_strict_refuses_to_start_such_sandboxes(make_backend, path_without
         started = await api.post("sandbox.startSandbox", {}, id=created["id"])
         assert started.status_code == 502
         assert "refused by --strict" in started.json()["message"]
+        # Both refusals (the boot after create, then the start) are in the event log, and no start is.
+        events = (await api.ok(await api.get("sandbox.getSandboxEvents", id=created["id"])))["events"]
+        assert [e["kind"] for e in events] == ["start_failed", "start_failed", "created"]
+        for event in events[:2]:
+            assert event["message"].startswith("The sandbox failed to start: refused by --strict")
+            assert "outboundNetwork" in event["data"]["reason"]
     assert "will be refused (--strict)" in backend.log_path.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pocketenv_tui.local.sandbox.files import printable
 from pocketenv_tui.local.state.catalog import runs_as
 
 
@@ -68,7 +69,7 @@ def _common(row: dict[str, Any], confinement: dict[str, Any]) -> dict[str, Any]:
     if row.get("started_at"):
         out["startedAt"] = row["started_at"]
     if row.get("warnings"):
-        out["warnings"] = json.loads(row["warnings"])
+        out["warnings"] = shown_warnings(json.loads(row["warnings"]))
     # Not in the hosted views; the dashboard shows it on the sandbox screen when it is sent.
     out["keepAlive"] = bool(row.get("keep_alive"))
     return out
@@ -165,3 +166,9 @@ def backup(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("expires_at"):
         out["expiresAt"] = row["expires_at"]
     return out
+
+
+def shown_warnings(warnings: list[str]) -> list[str]:
+    """Warnings as the API sends them: printable text only, whatever put it there. Many quote
+    the sandbox (a clone's error, a path it made), so each may carry its control characters."""
+    return [printable(str(warning), 1000) for warning in warnings]

@@ -212,7 +212,7 @@ def methods(b: Backend) -> list[Method]:
             if current["status"] == "RUNNING" and b.runtime.is_running(row["id"]):
                 return {}
             warnings = await b.boot(row["id"])
-        return {"warnings": warnings} if warnings else {}
+        return {"warnings": views.shown_warnings(warnings)} if warnings else {}
 
     async def stop_sandbox(c: Call) -> Any:
         row = await b.own_sandbox(c.params["id"], c.did)
