@@ -29,6 +29,7 @@ from rich.text import Text
 from pocketenv_tui.api import PocketenvError
 from pocketenv_tui.app.errors import describe_error
 from pocketenv_tui.app.sandbox_rows import Cell
+from pocketenv_tui.app.screens.lifecycle_actions import PENDING_LABELS
 from pocketenv_tui.app.server_state import (
     Severity,
     is_server_failure,
@@ -234,8 +235,6 @@ class BulkActions(_Base):
         )
 
     async def _bulk(self, action: str, targets: Sequence[tuple[str, str]]) -> None:
-        from pocketenv_tui.app.screens.sandboxes import PENDING_LABELS
-
         slots = asyncio.Semaphore(BULK_CONCURRENCY)
 
         async def one(sandbox_id: str, name: str) -> BulkOutcome:
