@@ -1,5 +1,8 @@
 """``:events``: what happened across every sandbox, newest first, polled live; ``/`` filters,
-enter shows an event's data, esc goes back.
+enter shows an event's data, ``m`` loads the page before the oldest shown, esc goes back.
+
+The poll re-reads only the newest page; older pages, once loaded, stay (at most
+``EVENTS_KEPT`` events in all) until the view is closed.
 
 A server that keeps no event log (the hosted API) answers None. The view then polls the
 sandbox list itself and lists the status changes it and the list saw (seen_events.py), and
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp
 
 EVENTS_SHOWN = 200  # the newest page the server gives at most
+EVENTS_KEPT = 2000  # with older pages loaded: enough to look back a long way, bounded
 DERIVED_NOTE = (
     "This server keeps no event log; showing status changes this app saw "
     "(while it was polling: what happened before or in between is not here)."
@@ -77,6 +81,7 @@ class EventsScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "details", "Details", id="events_view.details"),
         Binding("slash", "filter", "Filter", id="events_view.filter"),
+        Binding("m", "older", "Older", id="events_view.older"),
         Binding("r", "refresh", "Refresh", id="events_view.refresh"),
         Binding("escape", "back", "Back", id="events_view.back"),
         Binding("question_mark", "help", "Help", id="events_view.help"),
@@ -86,6 +91,8 @@ class EventsScreen(Screen[None]):
         super().__init__()
         self.filter_text = filter_text.strip()
         self.events: dict[str, SandboxEvent] = {}
+        self.older: dict[str, SandboxEvent] = {}  # pages loaded with m, kept across polls
+        self.older_cursor: str | None = None  # where the page before the oldest shown starts
         self.derived = False
         self.loaded = False
         self.load_count = 0
@@ -163,11 +170,53 @@ class EventsScreen(Screen[None]):
         header.freshness, header.stale = f"live · every {app.refresh_interval:g}s", False
         self.derived = page is None
         events = monitor.seen.events() if page is None else page.events
-        self.events = {event.id: event for event in newest_first(events)}
+        if page is not None and not self.older:
+            self.older_cursor = page.cursor
+        elif page is not None:
+            # Older pages shown: what leaves the newest page stays, so nothing falls between.
+            self._keep(page.events)
+        self.events = {event.id: event for event in newest_first([*events, *self.older.values()])}
         self.loaded = True
         self.load_count += 1
+        self._update_view_label()
         self.render_rows()
+        self.refresh_bindings()
         return True
+
+    def _keep(self, events: list[SandboxEvent]) -> None:
+        """Add ``events`` to what stays across polls; past EVENTS_KEPT the oldest go, and with
+        them the way further back."""
+        self.older.update((event.id, event) for event in events)
+        if len(self.older) > EVENTS_KEPT:
+            self.older = {event.id: event for event in newest_first(list(self.older.values()))[:EVENTS_KEPT]}
+            self.older_cursor = None
+
+    def load_older(self) -> None:
+        self.run_worker(self._load_older, group="older-events", exclusive=True, exit_on_error=False)
+
+    async def _load_older(self) -> None:
+        if self.older_cursor is None:
+            return
+        app = self.pocketenv
+        try:
+            page = await app.client.monitoring.events(limit=EVENTS_SHOWN, before=self.older_cursor)
+        except PocketenvError as exc:
+            problem = describe_error(exc, app.context, "Could not load older events")
+            self.notify(f"{escape(problem.why)}\n{escape(problem.fix)}", title=problem.what, severity="error")
+            return
+        if page is None:
+            return
+        self.older_cursor = page.cursor
+        self._keep([*self.events.values(), *page.events])
+        self.events = {event.id: event for event in newest_first(list(self.older.values()))}
+        if len(self.older) >= EVENTS_KEPT:
+            self.notify(f"Showing the newest {EVENTS_KEPT} events; older ones stay on the server.",
+                        title="Events", severity="warning")
+        elif self.older_cursor is None:
+            self.notify("These are all the events the server keeps.", title="Events")
+        self._update_view_label()
+        self.render_rows()
+        self.refresh_bindings()
 
     def render_rows(self) -> None:
         now = self.pocketenv.now()
@@ -196,6 +245,8 @@ class EventsScreen(Screen[None]):
 
     def _update_view_label(self) -> None:
         label = "events" + (f" /{self.filter_text}" if self.filter_text else "")
+        if self.older:
+            label += f" · {len(self.events)} loaded"
         self.query_one(ContextHeader).view_label = label
 
     # -- keys ------------------------------------------------------------------------------------
@@ -256,6 +307,16 @@ class EventsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.refresh_now()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "older":
+            if self.derived:
+                return False  # status changes seen here have no older pages
+            return True if self.older_cursor is not None else None  # None: shown, dimmed
+        return True
+
+    def action_older(self) -> None:
+        self.load_older()
 
     def action_help(self) -> None:
         from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings
