@@ -172,9 +172,10 @@ def fake_usage(sandbox, tick: int):
     )
 
 
-async def refresh_benchmark(count: int, refreshes: int) -> dict[str, float | bool]:
+async def refresh_benchmark(count: int, refreshes: int, guard: bool = True) -> dict[str, float | bool]:
     from textual.app import App, ComposeResult
 
+    from pocketenv_tui.app import safe_output
     from pocketenv_tui.app.sandbox_rows import FULL_LAYOUT, SANDBOX_COLUMNS, sandbox_cells
     from pocketenv_tui.app.screens.bulk_actions import (
         MARK_COLUMN,
@@ -183,6 +184,9 @@ async def refresh_benchmark(count: int, refreshes: int) -> dict[str, float | boo
         marked_row,
     )
     from pocketenv_tui.app.widgets.live_table import LiveTable
+
+    if guard:
+        safe_output.install()  # as PocketenvApp does: every line drawn is checked for controls
 
     class Bench(App):
         def compose(self) -> ComposeResult:
@@ -276,10 +280,11 @@ def launch_benchmark(runs: int, sandboxes: int) -> None:
     print(f"  {'median pair ratio (target <= 1.30)':34} {ratio:8.2f}x  {'OK' if ratio <= 1.3 else 'OVER TARGET'}")
 
 
-def refresh_report(rows: int, refreshes: int) -> None:
-    refresh = asyncio.run(refresh_benchmark(rows, refreshes))
+def refresh_report(rows: int, refreshes: int, guard: bool = True) -> None:
+    refresh = asyncio.run(refresh_benchmark(rows, refreshes, guard))
     diff_ms = refresh["diff_ms"]
-    print(f"\n{rows}-row table, 10% of rows changed per refresh (median of {refreshes})")
+    print(f"\n{rows}-row table, 10% of rows changed per refresh (median of {refreshes}), "
+          f"output guard {'on' if guard else 'off'}")
     print(f"  {'':34} {'to repaint':>10} {'CPU':>8}")
     print(
         f"  {'diff by row key (LiveTable)':34} {diff_ms:7.1f} ms {refresh['diff_cpu_ms']:5.1f} ms"
@@ -301,11 +306,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--refreshes", type=int, default=20)
     parser.add_argument("--refresh-only", action="store_true", help="skip the launch benchmark")
+    parser.add_argument("--without-output-guard", action="store_true",
+                        help="refresh without app/safe_output.py's check of every line (to see its cost)")
     args = parser.parse_args()
 
     if not args.refresh_only:
         launch_benchmark(args.runs, args.sandboxes)
-    refresh_report(args.rows, args.refreshes)
+    refresh_report(args.rows, args.refreshes, guard=not args.without_output_guard)
     return 0
 
 
