@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from wcwidth import wcwidth
 
 from pocketenv_tui.terminal.screen import TerminalScreen
-from pocketenv_tui.terminal.screen_style import DEFAULT_STYLE, Style
+from pocketenv_tui.terminal.screen.style import DEFAULT_STYLE, Style
 
 # Raise for a longer hunt: SCREEN_FUZZ_EXAMPLES=5000 pytest tests/terminal/test_screen.py
 FUZZ_EXAMPLES = int(os.environ.get("SCREEN_FUZZ_EXAMPLES", "300"))

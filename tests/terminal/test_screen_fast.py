@@ -1,4 +1,4 @@
-"""The batch fast paths (screen_fast) against the screen's one-sequence-at-a-time paths.
+"""The batch fast paths (terminal/screen/fast.py) against the screen's one-sequence-at-a-time paths.
 
 A screen with ``fast_paths = False`` sends every sequence and text run through the screen's
 methods one by one and non-ASCII text through the per-character path. For any output and
@@ -309,11 +309,11 @@ def test_rep_after_a_batch_repeats_the_last_character() -> None:
 
 
 def test_plain_lines_scrolled_in_bulk_match_line_by_line(monkeypatch) -> None:
-    # The bulk path (screen_fast._scroll_in_plain) takes batches of plain ASCII lines once
+    # The bulk path (fast._scroll_in_plain) takes batches of plain ASCII lines once
     # the cursor reaches the bottom row: seq, cat of a log. Start it from every awkward spot:
     # mid-row, above the bottom, on a coloured background, with a full or zero-length
     # scrollback, on the alternate screen; lines empty, short and exactly a row wide.
-    from pocketenv_tui.terminal import screen_fast
+    from pocketenv_tui.terminal.screen import fast as screen_fast
 
     bulk = screen_fast._scroll_in_plain
     batches: list[int] = []
@@ -344,7 +344,7 @@ def test_lines_with_tabs_match_the_screens_own_tab_handling(monkeypatch) -> None
         "\x1b[2;5r",  # margins
         "some text ",
     )
-    from pocketenv_tui.terminal import screen_fast
+    from pocketenv_tui.terminal.screen import fast as screen_fast
 
     bulk = screen_fast._scroll_in_plain
     tabbed_batches: list[int] = []

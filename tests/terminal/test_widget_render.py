@@ -6,8 +6,8 @@ import pytest
 from rich.color import Color
 from rich.style import Style as RichStyle
 
-from pocketenv_tui.terminal.screen_style import Style, apply_sgr
-from pocketenv_tui.terminal.widget_render import (
+from pocketenv_tui.terminal.screen.style import Style, apply_sgr
+from pocketenv_tui.terminal.widget.render import (
     StyleCache,
     build_strip,
     overlay,

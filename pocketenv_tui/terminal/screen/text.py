@@ -1,4 +1,4 @@
-"""Drawing runs of non-ASCII text onto the string rows of ``screen_rows``.
+"""Drawing runs of non-ASCII text onto the string rows of ``rows``.
 
 :func:`put_text` builds the cells of a whole run at once: ``special_splitter`` cuts it into
 one-cell BMP pieces (each character a cell as it is) and "special" pieces, which are looked
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 from pyte import modes as mo
 
-from .screen_rows import STUB
-from .screen_width import char_width, special_splitter, zero_or_wide_matcher
+from .rows import STUB
+from .width import char_width, special_splitter, zero_or_wide_matcher
 
 if TYPE_CHECKING:
-    from .screen import TerminalScreen
+    from .emulator import TerminalScreen
 
 __all__ = ["put_text"]
 

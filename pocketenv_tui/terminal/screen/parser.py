@@ -10,7 +10,7 @@ which then behaves exactly as stock pyte does.
 Before that, two block regexes take the bulk of real output in one match each: whole lines
 of text and SGR ended by CR LF (handed over as a list of lines), and runs of text, SGR,
 cursor movement, erase, cursor hide/show and newlines (handed over as the tokens of one
-``findall``); see :mod:`~pocketenv_tui.terminal.screen_fast`.
+``findall``); see :mod:`~pocketenv_tui.terminal.screen.fast`.
 
 Sequences cut by a chunk boundary are carried over: the unfinished tail is kept and parsed
 with the next chunk, so splitting the input anywhere gives the same result as feeding it
@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 import pyte
 from pyte import control as ctrl
 
-from .screen_style import DEFAULT_STYLE, Style, apply_sgr, compute_sgr
+from .style import DEFAULT_STYLE, Style, apply_sgr, compute_sgr
 
 if TYPE_CHECKING:
-    from .screen import TerminalScreen
+    from .emulator import TerminalScreen
 
 ESC = ctrl.ESC
 CSI_C1 = ctrl.CSI_C1
@@ -56,14 +56,14 @@ _INCOMPLETE = re.compile(
 )
 # The commonest tokens of real output: text (anything but C0/C1 controls), SGR / cursor /
 # erase sequences without a private marker, cursor hide/show, and newlines. A block of them goes to the screen
-# as one batch of tokens (screen_fast.run_tokens).
+# as one batch of tokens (fast.run_tokens).
 SIMPLE_CSI_FINALS = "mHfKJABCDGd"
 _TEXT_CHAR = r"[\x20-\x7e\xa0-\U0010ffff]"  # no C0 or C1 controls
 _SIMPLE_BLOCK = re.compile(  # possessive: nothing to backtrack into, and 4x faster
     rf"(?:{_TEXT_CHAR}++|\x1b\[[0-9;]*+[{SIMPLE_CSI_FINALS}]|\r\n?|\n|\x1b\[\?25[hl])++"
 )
 # Whole lines of styled text (tabs included), each ended by CR LF: what a shell mostly prints. The block
-# goes to the screen as a list of lines (screen_fast.run_lines); no tokens are built.
+# goes to the screen as a list of lines (fast.run_lines); no tokens are built.
 _LINES_BLOCK = re.compile(rf"(?:(?:{_TEXT_CHAR}++|\t|\x1b\[[0-9;]*+m)*+\r\n)++")
 # Groups: (cup, run, end, params, final, newline). A styled run (text and SGR) takes the
 # cursor position before it and the CR LF or erase-to-end-of-line after it along, so a line
@@ -186,7 +186,7 @@ class FastStream(pyte.Stream):
         self._string_esc = False
         self._resume = 0
         self._param_cache: dict[str, tuple[int, ...]] = {}
-        from .screen_fast import run_lines, run_tokens  # late: screen_fast imports this module
+        from .fast import run_lines, run_tokens  # late: fast imports this module
 
         self._run_tokens = run_tokens
         self._run_lines = run_lines

@@ -3,13 +3,13 @@
 :class:`TerminalScreen` keeps pyte's behaviour (for the same output, ``display`` equals
 ``pyte.Screen(columns, lines).display``, checked by differential tests) but stores cells
 compactly: each row is an immutable pair of strings, one code point per cell for the text
-and one per cell for the style id (see :mod:`~pocketenv_tui.terminal.screen_rows`). Drawing a
+and one per cell for the style id (see :mod:`~pocketenv_tui.terminal.screen.rows`). Drawing a
 run of text is a few string slices, a line feed at the bottom rotates a row tuple into a
-bounded scrollback deque, and :class:`~pocketenv_tui.terminal.screen_parser.FastStream`
+bounded scrollback deque, and :class:`~pocketenv_tui.terminal.screen.parser.FastStream`
 hands whole runs and complete escape sequences to the screen without pyte's per-character
 generator; the commonest of them go through the batch loops of
-:mod:`~pocketenv_tui.terminal.screen_fast`, and non-ASCII text is laid out a run at a time
-by :mod:`~pocketenv_tui.terminal.screen_text`. ``fast_paths = False`` turns the batches off
+:mod:`~pocketenv_tui.terminal.screen.fast`, and non-ASCII text is laid out a run at a time
+by :mod:`~pocketenv_tui.terminal.screen.text`. ``fast_paths = False`` turns the batches off
 (the reference the tests compare them with).
 
 Additions over pyte: the alternate screen (modes 47, 1047, 1049), answers to DSR/DA queries
@@ -45,9 +45,9 @@ from pyte import charsets as cs
 from pyte import modes as mo
 from pyte.screens import Cursor, Margins
 
-from . import screen_text
-from .screen_parser import FastStream
-from .screen_rows import (
+from . import text as screen_text
+from .parser import FastStream
+from .rows import (
     DEFAULT_ID,
     STUB,
     CellCodec,
@@ -57,8 +57,8 @@ from .screen_rows import (
     style_runs,
     visible_text,
 )
-from .screen_style import DEFAULT_STYLE, Style, apply_sgr, reversed_style
-from .screen_width import char_width, run_matcher
+from .style import DEFAULT_STYLE, Style, apply_sgr, reversed_style
+from .width import char_width, run_matcher
 
 __all__ = ["Style", "TerminalScreen"]
 
@@ -95,7 +95,7 @@ class TerminalScreen(pyte.Screen):
 
     #: Raise parser/handler errors instead of skipping the offending sequence (tests).
     strict_errors = False
-    #: Batch whole lines and token blocks (screen_fast); False sends every sequence and
+    #: Batch whole lines and token blocks (fast.py); False sends every sequence and
     #: text run through the screen's methods one by one, and non-ASCII text through the
     #: per-character path: the reference the fast paths are tested against.
     fast_paths = True

@@ -28,9 +28,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from .screen_parser import sgr_text_step
-from .screen_style import DEFAULT_STYLE, Style, intern_style
-from .screen_width import char_width
+from .parser import sgr_text_step
+from .style import DEFAULT_STYLE, Style, intern_style
+from .width import char_width
 
 __all__ = ["STUB", "CellCodec", "Row", "SgrState", "StyleIds", "drawable_cells", "visible_text"]
 
@@ -63,7 +63,7 @@ def _direct_colour(current: Style, params: str) -> Style | None:
         return None
     if not (parts[2].isdigit() and parts[3].isdigit() and parts[4].isdigit()):
         return None
-    # The same clamp and spelling as screen_style.compute_sgr.
+    # The same clamp and spelling as style.compute_sgr.
     colour = (
         _HEX[min(int(parts[2]), 255)]
         + _HEX[min(int(parts[3]), 255)]

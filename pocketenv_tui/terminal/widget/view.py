@@ -45,11 +45,11 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import Worker
 
-from .keys import encode_key, encode_paste
+from ..keys import encode_key, encode_paste
+from ..screen import TerminalScreen
+from ..session import Dialect, Opener, SessionState, SessionStatus, TerminalSession
 from .pointer import PointerInput
-from .screen import TerminalScreen
-from .session import Dialect, Opener, SessionState, SessionStatus, TerminalSession
-from .widget_render import StyleCache, build_strip, overlay
+from .render import StyleCache, build_strip, overlay
 
 LEAVE_KEY = "ctrl+right_square_bracket"
 LEAVE_HINT = "ctrl+] to leave"

@@ -1,19 +1,19 @@
-"""Batch loops for the commonest terminal output, on the string rows of ``screen_rows``.
+"""Batch loops for the commonest terminal output, on the string rows of ``rows``.
 
 :func:`run_lines` draws a block of whole lines of styled text (text and SGR), each ended by
 CR LF: what a shell prints most of the time. No tokens are built: the parser splits the
 block at CR LF and each line's SGR changes are split out with ``str.split``.
 
 :func:`run_tokens` applies a batch of tokens found by one ``re.findall`` over a block of
-other "simple" output (see ``screen_parser``): styled text runs, optionally preceded by a
+other "simple" output (see ``parser``): styled text runs, optionally preceded by a
 cursor position and followed by CR LF or erase-to-end-of-line, plain CSI cursor / erase /
 SGR sequences, cursor hide/show and newlines; a row of a full-screen redraw ("move, draw,
 erase") is one token.
 
-Both keep the cursor and the style (an :class:`~.screen_rows.SgrState`) in locals while the
+Both keep the cursor and the style (an :class:`~.rows.SgrState`) in locals while the
 batch runs and write rows with string slicing; anything unusual is handed to the screen's
 own methods, whose behaviour (pyte's) is the reference the fast paths are tested against
-(``TerminalScreen.fast_paths``). Non-ASCII text goes to :mod:`.screen_text`.
+(``TerminalScreen.fast_paths``). Non-ASCII text goes to :mod:`.text`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 from pyte import charsets as cs
 from pyte import modes as mo
 
-from .screen_rows import SgrState
-from .screen_text import put_text
+from .rows import SgrState
+from .text import put_text
 
 if TYPE_CHECKING:
-    from .screen import TerminalScreen
+    from .emulator import TerminalScreen
 
 __all__ = ["run_lines", "run_tokens"]
 
@@ -84,7 +84,7 @@ def _draw_styled(screen: TerminalScreen, run: str, state: SgrState) -> SgrState:
 
 
 def run_tokens(screen: TerminalScreen, tokens: list[Token]) -> None:
-    """Apply ``(cup, run, end, params, final, newline)`` tokens (see ``screen_parser``).
+    """Apply ``(cup, run, end, params, final, newline)`` tokens (see ``parser``).
 
     A token is either a styled ``run`` (text and ``ESC [ ... m``), with an optional ``cup``
     (``ESC [ y ; x H``) before it and an optional ``end`` (CR LF or ``ESC [ K``) after it;

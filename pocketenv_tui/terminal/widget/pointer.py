@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from textual import events
 
-from .keys import encode_key, encode_mouse
+from ..keys import encode_key, encode_mouse
 
 if TYPE_CHECKING:
-    from .widget import TerminalView
+    from .view import TerminalView
 
     _Base = TerminalView
 else:

@@ -36,7 +36,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class CellStyle(Protocol):
-    """What the widget needs from the screen's Style (see screen_style.Style)."""
+    """What the widget needs from the screen's Style (see style.Style)."""
 
     fg: str
     bg: str
