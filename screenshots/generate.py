@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from pocketenv_tui.api import PocketenvClient  # noqa: E402
 from pocketenv_tui.app.app import PocketenvApp  # noqa: E402
 from pocketenv_tui.app.config import AppConfig  # noqa: E402
-from pocketenv_tui.app.context import AppContext  # noqa: E402
+from pocketenv_tui.app.contexts.resolve import AppContext  # noqa: E402
 from pocketenv_tui.local.launcher import throwaway_backend  # noqa: E402
 
 SIZE = (120, 34)

@@ -18,7 +18,7 @@ from pathlib import Path
 from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.resources import ResourceTabs
 from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from pocketenv_tui.local.launcher import throwaway_backend

@@ -22,9 +22,9 @@ from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.api.terminal_url import terminal_family
 from pocketenv_tui.app import safe_output
 from pocketenv_tui.app.config import AppConfig, clamp_refresh, save_config
-from pocketenv_tui.app.context import AppContext, ContextError
-from pocketenv_tui.app.context_catalog import ContextCatalog
-from pocketenv_tui.app.context_health import HealthProbe, measure_health
+from pocketenv_tui.app.contexts.catalog import ContextCatalog
+from pocketenv_tui.app.contexts.health import HealthProbe, measure_health
+from pocketenv_tui.app.contexts.resolve import AppContext, ContextError
 from pocketenv_tui.app.key_replay import ReplaysKeysAcrossScreens
 from pocketenv_tui.app.read_only import refused_binding
 from pocketenv_tui.app.screens.sandboxes import SandboxesScreen
@@ -283,7 +283,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
             if choice is not None:
                 self.switch_context(choice)
 
-        from pocketenv_tui.app.contexts_file import display_path
+        from pocketenv_tui.app.contexts.file import display_path
         from pocketenv_tui.app.screens.contexts import ContextChoice, ContextsScreen
 
         catalog = self.contexts
@@ -317,7 +317,7 @@ class PocketenvApp(ReplaysKeysAcrossScreens, App[int]):
         return self.contexts.resolve(name)
 
     def _warn_about_contexts_file(self) -> None:
-        from pocketenv_tui.app.contexts_file import display_path
+        from pocketenv_tui.app.contexts.file import display_path
 
         problems = self.contexts.problems
         if problems:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rich.markup import escape
 
-from pocketenv_tui.app.context import AppContext, context_from_backend
+from pocketenv_tui.app.contexts.resolve import AppContext, context_from_backend
 from pocketenv_tui.app.widgets.context_header import ContextHeader
 from pocketenv_tui.local.launcher import (
     BackendStartError,

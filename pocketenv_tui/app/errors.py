@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.markup import escape
 
 from pocketenv_tui.api import PocketenvConnectionError, PocketenvError
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from pocketenv_tui.api.config import ConfigError as ClientConfigError
 from pocketenv_tui.api.first_page import start_first_page
 from pocketenv_tui.app.config import ConfigError, clamp_refresh, load_config
-from pocketenv_tui.app.context import ContextError, backend_exit_notice, resolve_context
-from pocketenv_tui.app.context_catalog import ContextCatalog
+from pocketenv_tui.app.contexts.catalog import ContextCatalog
+from pocketenv_tui.app.contexts.resolve import ContextError, backend_exit_notice, resolve_context
 
 if TYPE_CHECKING:
     from pocketenv_tui.app.app import PocketenvApp

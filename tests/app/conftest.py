@@ -21,7 +21,7 @@ from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from tests.conftest import BackendHandle, launch_backend
 
 WAIT_TIMEOUT = 45.0

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.app.context import AppContext, ContextError, available_contexts, resolve_context
+from pocketenv_tui.app.contexts.resolve import (
+    AppContext,
+    ContextError,
+    available_contexts,
+    resolve_context,
+)
 
 PUBLIC_KEY = "2bf96e12d109e6948046a7803ef1696e12c11f04f20a6ce64dbd4bcd93db9341"
 

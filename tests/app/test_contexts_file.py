@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from pocketenv_tui.api.config import DEFAULT_API_URL, DEFAULT_CF_URL, DEFAULT_STORAGE_URL
-from pocketenv_tui.app.context import AppContext, ContextError, resolve_context
-from pocketenv_tui.app.context_catalog import ContextCatalog, context_from_entry
-from pocketenv_tui.app.contexts_file import (
+from pocketenv_tui.app.contexts.catalog import ContextCatalog, context_from_entry
+from pocketenv_tui.app.contexts.file import (
     ContextEntry,
     TokenUnavailable,
     contexts_path,
     load_contexts,
 )
+from pocketenv_tui.app.contexts.resolve import AppContext, ContextError, resolve_context
 from pocketenv_tui.app.main import StartupError, prepare_app
 from pocketenv_tui.cli import build_parser
 

@@ -20,9 +20,9 @@ from textual.widgets import ListView
 
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
-from pocketenv_tui.app.context_catalog import ContextCatalog
-from pocketenv_tui.app.context_health import ContextHealth
+from pocketenv_tui.app.contexts.catalog import ContextCatalog
+from pocketenv_tui.app.contexts.health import ContextHealth
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.main import prepare_app
 from pocketenv_tui.app.screens.contexts import ContextsScreen
 from pocketenv_tui.app.screens.help import HelpScreen

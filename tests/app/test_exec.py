@@ -22,7 +22,7 @@ from textual.widgets import Input
 from pocketenv_tui.api.exec_stream import ExecFinished, ExecOutput
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.exec_transcript import COMMAND, STDERR, STDOUT
 from pocketenv_tui.app.screens.sandbox import SandboxScreen
 from pocketenv_tui.app.widgets.exec_panel import ExecPanel

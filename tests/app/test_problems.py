@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from tests.app.conftest import client_for, context_for, create_running, make_app, wait_for
 
 SIZE = (120, 34)

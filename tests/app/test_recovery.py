@@ -15,7 +15,7 @@ import pytest
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.backend_watch import BackendWatch
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext, backend_exit_notice, local_context
+from pocketenv_tui.app.contexts.resolve import AppContext, backend_exit_notice, local_context
 from pocketenv_tui.local.launcher import (
     answers_ok,
     ensure_backend,

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Footer, Input, TextArea
 
 from pocketenv_tui.api.resource_models import Backup, SandboxFile, Secret, Service, Variable, Volume
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.resources import ResourceTabs
 from pocketenv_tui.app.resources.form import FormScreen
 from pocketenv_tui.app.screens.help import HelpScreen, describe_bindings

@@ -16,7 +16,7 @@ from pocketenv_tui.api import PocketenvClient, PocketenvError
 from pocketenv_tui.api.models import Sandbox
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.resources.form import FormScreen
 from pocketenv_tui.app.screens.confirm import ConfirmScreen
 from pocketenv_tui.app.screens.create import CreateScreen

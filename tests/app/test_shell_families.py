@@ -127,7 +127,7 @@ async def test_end_shell_ends_a_remembered_ssh_session_on_a_server_without_shell
     from pocketenv_tui.api import PocketenvClient
     from pocketenv_tui.app.app import PocketenvApp
     from pocketenv_tui.app.config import AppConfig
-    from pocketenv_tui.app.context import AppContext
+    from pocketenv_tui.app.contexts.resolve import AppContext
     from pocketenv_tui.app.resources import ResourceTabs
     from pocketenv_tui.app.screens.confirm import ConfirmScreen
     from tests.backend_proxy import BackendProxy, xrpc_method

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.shell_keys import (
     MAX_KEYS_PER_SANDBOX,
     STATE_DIR_ENV,

@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.terminal.widget import TerminalView
 from tests.app.conftest import client_for, create_running, wait_for
 from tests.app.snapshot_support import DISPLAY_URL, FIXED_INSTANT, StableView

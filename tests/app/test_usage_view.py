@@ -20,7 +20,7 @@ from pocketenv_tui.api import PocketenvClient
 from pocketenv_tui.api.models import Sandbox, SandboxLimits
 from pocketenv_tui.app.app import PocketenvApp
 from pocketenv_tui.app.config import AppConfig
-from pocketenv_tui.app.context import AppContext
+from pocketenv_tui.app.contexts.resolve import AppContext
 from pocketenv_tui.app.formatting import (
     GIB,
     MIB,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketenv_tui.app.context import resolve_context
+from pocketenv_tui.app.contexts.resolve import resolve_context
 from pocketenv_tui.local.state.catalog import HOSTED_TEMPLATES, UPSTREAM_PROVIDERS
 from tests.local.helpers import Api
 

@@ -1,6 +1,6 @@
 """`:ctx` with no argument: every context, with how it is doing, to switch to one.
 
-Each context's health (app/context_health.py) is measured in a worker of its own, all at
+Each context's health (app/contexts/health.py) is measured in a worker of its own, all at
 once, so one slow or dead server only holds up its own line. The probe comes from the app,
 which lets tests and snapshots pass fixed figures. Nothing is started here: a local context
 whose backend is down says so, and starts only once chosen.
@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, ListItem, ListView, Static
 
-from pocketenv_tui.app.context_health import (
+from pocketenv_tui.app.contexts.health import (
     CHECKING,
     HEALTH_TIMEOUT,
     ContextHealth,

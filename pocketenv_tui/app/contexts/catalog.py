@@ -1,8 +1,8 @@
 """Every context the dashboard knows by name, for ``:ctx``, the picker and ``--context``.
 
-The built-in ``local`` and ``api`` come from the default resolution (app/context.py: the local
+The built-in ``local`` and ``api`` come from the default resolution (app/contexts/resolve.py: the local
 backend, the official CLI's token and ``POCKETENV_*``); the named ones from contexts.json
-(app/contexts_file.py), in the file's order. Nothing here knows Textual.
+(app/contexts/file.py), in the file's order. Nothing here knows Textual.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from pocketenv_tui.api.config import (
     resolve_config,
     token_file_path,
 )
-from pocketenv_tui.app.context import (
+from pocketenv_tui.app.contexts.file import (
+    ContextEntry,
+    ContextsFile,
+    TokenUnavailable,
+    display_path,
+    load_contexts,
+)
+from pocketenv_tui.app.contexts.resolve import (
     AppContext,
     ContextError,
     api_context,
@@ -27,13 +34,6 @@ from pocketenv_tui.app.context import (
     context_from_backend,
     local_context,
     token_file_local_data_dir,
-)
-from pocketenv_tui.app.contexts_file import (
-    ContextEntry,
-    ContextsFile,
-    TokenUnavailable,
-    display_path,
-    load_contexts,
 )
 
 

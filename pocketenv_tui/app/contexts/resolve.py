@@ -8,7 +8,7 @@ on the live server of its data dir (a new one someone started, or one it started
 
 Contexts have names. The built-in ``local`` and ``api`` are the default resolution's two
 (the official CLI's token file and ``POCKETENV_*`` variables); ``contexts.json``
-(app/contexts_file.py) adds named ones. ``ContextCatalog`` (app/context_catalog.py) knows
+(app/contexts/file.py) adds named ones. ``ContextCatalog`` (app/contexts/catalog.py) knows
 them all, for ``:ctx``, the picker and ``--context``.
 """
 
@@ -29,11 +29,11 @@ from pocketenv_tui.api.config import (
     resolve_config,
     resolve_terminal_urls,
 )
-from pocketenv_tui.app.contexts_file import BUILT_IN_NAMES
+from pocketenv_tui.app.contexts.file import BUILT_IN_NAMES
 
 if TYPE_CHECKING:
     from pocketenv_tui.api import PocketenvClient
-    from pocketenv_tui.app.context_catalog import ContextCatalog
+    from pocketenv_tui.app.contexts.catalog import ContextCatalog
     from pocketenv_tui.local.launcher import BackendInfo
 
 ContextKind = Literal["local", "api"]
@@ -234,7 +234,7 @@ def resolve_context(
                 f"--context {name} says where to go by itself: drop --local, --api-url and --data-dir."
             )
         if catalog is None:
-            from pocketenv_tui.app.context_catalog import ContextCatalog
+            from pocketenv_tui.app.contexts.catalog import ContextCatalog
 
             catalog = ContextCatalog.load(start_local=start_local)
         return catalog.resolve(name)

@@ -24,8 +24,8 @@ paths are taken from the file's own directory, so they do not depend on where th
 
 Loading never raises: a file that cannot be used, and every entry that cannot, becomes one
 sentence in ``ContextsFile.problems`` naming the context and field, and the others still work.
-The built-in names ``local`` and ``api`` (app/context.py) are not the file's to redefine.
-This module knows nothing of Textual or of starting backends; app/context.py builds contexts.
+The built-in names ``local`` and ``api`` (app/contexts/resolve.py) are not the file's to redefine.
+This module knows nothing of Textual or of starting backends; app/contexts/resolve.py builds contexts.
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pocketenv_tui.api.config import ConfigError
 from pocketenv_tui.api.errors import PocketenvConnectionError, PocketenvError
-from pocketenv_tui.app.context import AppContext, ContextError
+from pocketenv_tui.app.contexts.resolve import AppContext, ContextError
 
 if TYPE_CHECKING:
-    from pocketenv_tui.app.context_catalog import ContextCatalog
+    from pocketenv_tui.app.contexts.catalog import ContextCatalog
 
 # Short: the picker is open and waiting, and a context that needs longer is not usable anyway.
 HEALTH_TIMEOUT = 4.0
