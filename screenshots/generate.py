@@ -90,7 +90,8 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
         save(app, "marked-list.svg")
         await pilot.press("escape")
 
-        table.select_key(next(k for k, s in main.items.items() if s.name == "web-frontend"))
+        web_frontend = next(k for k, s in main.items.items() if s.name == "web-frontend")
+        table.select_key(web_frontend)
         await pilot.press("i")
         describe = app.screen
         await until(pilot, lambda: not getattr(describe, "is_loading", True), "the describe document")
@@ -105,7 +106,7 @@ async def shoot(context: AppContext, client_factory) -> list[Path]:
         save(app, "events.svg")
         await pilot.press("escape")
 
-        table.select_key(next(k for k, s in main.items.items() if s.name == "web-frontend"))
+        table.select_key(web_frontend)
         await pilot.press("enter")
         screen = app.screen
         await until(pilot, lambda: len(screen.ports) == 2, "the ports")

@@ -15,7 +15,6 @@ after this point and are untouched.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from rich.segment import Segment
 from textual.geometry import Region
@@ -43,22 +42,18 @@ def clean_strip(strip: Strip) -> Strip:
     return Strip(segments, strip.cell_length)
 
 
-_installed: Callable[[Widget, Region], list[Strip]] | None = None
+_installed = False
 
 
 def install() -> None:
     """Route every widget's rendered lines through :func:`clean_strip` (idempotent)."""
     global _installed
-    if _installed is not None:
+    if _installed:
         return
     render_lines = Widget.render_lines
 
     def safe_render_lines(self: Widget, crop: Region) -> list[Strip]:
         return [clean_strip(strip) for strip in render_lines(self, crop)]
 
-    _installed = render_lines
     Widget.render_lines = safe_render_lines  # type: ignore[method-assign]
-
-
-def installed() -> bool:
-    return _installed is not None
+    _installed = True

@@ -310,7 +310,7 @@ async def test_what_a_sandbox_prints_reaches_an_event_as_printable_text_only(api
         assert text.isprintable(), repr(text)  # no ESC, BEL, NUL or bidi override survives
 
 
-def sandbox_processes(backend: Any, hostname: str) -> list[int]:
+def sandbox_processes(hostname: str) -> list[int]:
     """Host pids of the bubblewrap processes that hold the sandbox called ``hostname``."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -326,11 +326,11 @@ def sandbox_processes(backend: Any, hostname: str) -> list[int]:
     return found
 
 
-async def test_a_sandbox_killed_from_outside_stops_by_itself_and_says_why(api: Api, local_backend: Any) -> None:
+async def test_a_sandbox_killed_from_outside_stops_by_itself_and_says_why(api: Api) -> None:
     created = await api.create_running()
     sid = created["id"]
     try:
-        pids = sandbox_processes(local_backend, created["name"])
+        pids = sandbox_processes(created["name"])
         if not pids:
             pytest.skip(f"no bubblewrap process holds {created['name']} (isolation: {created.get('isolation')})")
         for pid in pids:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+from collections.abc import AsyncIterator
 
 from websockets.asyncio.server import ServerConnection
 
@@ -56,54 +58,58 @@ class SshServer:
             await ws.send(base64.b64encode(f"echo:{message}".encode()).decode())
 
 
-def opener_for(url: str, calls: list[bool]):
-    async def opener(*, renew: bool, size: tuple[int, int]) -> str:
-        calls.append(renew)
-        return f"{url}/ssh/{'fresh' if renew else 'stale'}/ws"
+class Typed:
+    """A session on ``server`` whose opener names the stale session first and the fresh one
+    when asked to renew; ``text`` is typed before anything is open."""
 
-    return opener
+    def __init__(self, server: SshServer, text: bytes) -> None:
+        self.server = server
+        self.text = text
+        self.calls: list[bool] = []  # the opener's renew argument, call by call
+        self.rec = Recorder()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TerminalSession]:
+        async def opener(*, renew: bool, size: tuple[int, int]) -> str:
+            self.calls.append(renew)
+            return f"{url}/ssh/{'fresh' if renew else 'stale'}/ws"
+
+        async with ws_server(self.server.handler) as url:
+            session = TerminalSession(
+                None, "ssh", opener=opener, on_output=self.rec.on_output, on_status=self.rec.on_status,
+                backoff_base=0.05,
+            )
+            self.task = session.start()
+            session.send_input(self.text)
+            try:
+                yield session
+            finally:
+                await session.close()
+                self.final = await asyncio.wait_for(self.task, 10)
 
 
 async def test_input_sent_to_a_session_the_server_did_not_have_goes_to_the_new_one() -> None:
     server = SshServer(stale_reads_input=False)
-    calls: list[bool] = []
-    async with ws_server(server.handler) as url:
-        rec = Recorder()
-        session = TerminalSession(
-            None, "ssh", opener=opener_for(url, calls),
-            on_output=rec.on_output, on_status=rec.on_status, backoff_base=0.05,
-        )
-        task = session.start()
-        session.send_input(b"echo typed-first\n")  # before anything is open
-        await rec.until(lambda: b"echo:echo typed-first\n" in rec.output)
-        await session.close()
-        await task
+    typed = Typed(server, b"echo typed-first\n")
+    async with typed.running() as session:
+        await typed.rec.until(lambda: b"echo:echo typed-first\n" in typed.rec.output)
 
     assert server.stale_got == ["echo typed-first\n"]  # the stale socket took it, and dropped it
     assert server.fresh_got == ["echo typed-first\n"]  # it arrived once, on the new session
-    assert calls == [False, True] and session.renewals == 1
+    assert typed.calls == [False, True] and session.renewals == 1
     assert session.pending_input == 0
-    assert any("no longer knew" in s.message for s in rec.statuses)
+    assert any("no longer knew" in s.message for s in typed.rec.statuses)
 
 
 async def test_input_a_live_shell_read_is_not_sent_again_after_a_drop() -> None:
     server = SshServer(stale_reads_input=True)
-    calls: list[bool] = []
-    async with ws_server(server.handler) as url:
-        rec = Recorder()
-        session = TerminalSession(
-            None, "ssh", opener=opener_for(url, calls),
-            on_output=rec.on_output, on_status=rec.on_status, backoff_base=0.05,
-        )
-        task = session.start()
-        session.send_input(b"rm -r build\n")
-        await rec.until(lambda: b"read it" in rec.output and server.stale_opens >= 3)
-        await session.close()
-        final = await asyncio.wait_for(task, 10)
+    typed = Typed(server, b"rm -r build\n")
+    async with typed.running() as session:
+        await typed.rec.until(lambda: b"read it" in typed.rec.output and server.stale_opens >= 3)
 
     assert server.stale_got == ["rm -r build\n"]
     assert server.fresh_got == []  # not renewed: the server knew the session
-    assert set(calls) == {False} and len(calls) >= 3  # the same session again, never a new one
+    assert set(typed.calls) == {False} and len(typed.calls) >= 3  # the same session again, never a new one
     assert session.renewals == 0
-    assert final.state is SessionState.CLOSED
+    assert typed.final.state is SessionState.CLOSED
     assert session.pending_input == 0

@@ -169,13 +169,16 @@ class EventsScreen(Screen[None]):
         self.query_one("#problem").display = False
         header.freshness, header.stale = f"live · every {app.refresh_interval:g}s", False
         self.derived = page is None
-        events = monitor.seen.events() if page is None else page.events
-        if page is not None and not self.older:
-            self.older_cursor = page.cursor
-        elif page is not None:
+        if page is None:
+            shown = monitor.seen.events()
+        elif self.older:
             # Older pages shown: what leaves the newest page stays, so nothing falls between.
             self._keep(page.events)
-        self.events = {event.id: event for event in newest_first([*events, *self.older.values()])}
+            shown = list(self.older.values())
+        else:
+            self.older_cursor = page.cursor
+            shown = page.events
+        self.events = {event.id: event for event in newest_first(shown)}
         self.loaded = True
         self.load_count += 1
         self._update_view_label()

@@ -308,8 +308,9 @@ class SandboxRuntime:
         if outcome.result.exit_code == 0:
             return None
         lines = [line for line in outcome.result.stderr.splitlines() if line.strip()]
-        # The clone ran inside: its stderr is the sandbox's to write.
-        reason = files.printable(lines[-1], 300) if lines else f"git exited with code {outcome.result.exit_code}"
+        # The clone ran inside: its stderr is the sandbox's to write. Bounded here; the event log
+        # and the API's warnings keep only its printable text (record_event, views.shown_warnings).
+        reason = lines[-1][:300] if lines else f"git exited with code {outcome.result.exit_code}"
         self._event(box.spec.id, "repo_clone_failed", f"The repo {repo} could not be cloned: {reason}", {"repo": repo, "reason": reason})
         return f"repo not reachable: {repo}: {reason}"
 
