@@ -46,6 +46,8 @@ from pyte import modes as mo
 from pyte.screens import Cursor, Margins
 
 from . import text as screen_text
+from .cursor import CursorMoves
+from .modes import ScreenModes
 from .parser import FastStream
 from .rows import (
     DEFAULT_ID,
@@ -64,21 +66,13 @@ __all__ = ["Style", "TerminalScreen"]
 
 # Private modes as pyte stores them (shifted left by five).
 _APP_CURSOR = 1 << 5
-_ALT_47 = 47 << 5
-_ALT_1047 = 1047 << 5
-_ALT_1049 = 1049 << 5
-_MOUSE_MODES = {9 << 5: 9, 1000 << 5: 1000, 1002 << 5: 1002, 1003 << 5: 1003}
 _MOUSE_SGR = 1006 << 5
 _BRACKETED_PASTE = 2004 << 5
-_MAX_SAVEPOINTS = 64
-
-_PRIMARY_DA = "\x1b[?1;2c"  # VT100 with advanced video, as xterm.js answers
-_SECONDARY_DA = "\x1b[>1;10;0c"  # VT220, firmware 10
 
 RGB = tuple[int, int, int]
 
 
-class TerminalScreen(pyte.Screen):
+class TerminalScreen(ScreenModes, CursorMoves, pyte.Screen):
     """A terminal screen of ``columns`` x ``lines`` cells with ``history`` rows of scrollback.
 
     Feed it the remote's output with :meth:`feed` (bytes; UTF-8 sequences may be split
@@ -719,200 +713,11 @@ class TerminalScreen(pyte.Screen):
         rows = self._rows
         rows[:] = [("E" * self.columns, sty) for _, sty in rows]
 
-    # ------------------------------------------------------------ modes
-    def set_mode(self, *modes: int, **kwargs: Any) -> None:
-        mode_list = [mode << 5 for mode in modes] if kwargs.get("private") else list(modes)
-        for mode in mode_list:
-            if mode in (_ALT_47, _ALT_1047):
-                self._enter_alternate(clear=False)
-            elif mode == _ALT_1049:
-                self._save_for_alternate()
-                self._enter_alternate(clear=True)
-            elif mode in _MOUSE_MODES:
-                self.mouse_mode = _MOUSE_MODES[mode]
-        self.mode.update(mode_list)
-        if mo.DECCOLM in mode_list:
-            self.erase_in_display(2)
-            self.cursor_position()
-        if mo.DECOM in mode_list:
-            self.cursor_position()
-        if mo.DECSCNM in mode_list:
-            self._dirty_all = True
-        if mo.DECTCEM in mode_list:
-            self.cursor.hidden = False
-
-    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
-        mode_list = [mode << 5 for mode in modes] if kwargs.get("private") else list(modes)
-        self.mode.difference_update(mode_list)
-        for mode in mode_list:
-            if mode == _ALT_47:
-                self._leave_alternate(clear=False)
-            elif mode == _ALT_1047:
-                self._leave_alternate(clear=True)
-            elif mode == _ALT_1049:
-                self._leave_alternate(clear=True)
-                self._restore_from_alternate()
-            elif mode in _MOUSE_MODES:
-                self.mouse_mode = None  # xterm: turning any tracking mode off ends tracking
-        if mo.DECCOLM in mode_list:
-            self.erase_in_display(2)
-            self.cursor_position()
-        if mo.DECOM in mode_list:
-            self.cursor_position()
-        if mo.DECSCNM in mode_list:
-            self._dirty_all = True
-        if mo.DECTCEM in mode_list:
-            self.cursor.hidden = True
-
-    def _enter_alternate(self, *, clear: bool) -> None:
-        if self._alt_rows is None or clear:
-            self._alt_rows = [self._blank(DEFAULT_ID)] * self.lines
-        self.alternate_screen = True
-        self._rows = self._alt_rows
-        self._dirty_all = True
-
-    def _leave_alternate(self, *, clear: bool) -> None:
-        if clear:
-            self._alt_rows = None
-        if self.alternate_screen:
-            self.alternate_screen = False
-            self._rows = self._main_rows
-        self._dirty_all = True
-
-    def _save_for_alternate(self) -> None:
-        cursor = Cursor(self.cursor.x, self.cursor.y, self.cursor.attrs)
-        cursor.hidden = self.cursor.hidden
-        self._alt_saved = (cursor, self.g0_charset, self.g1_charset, self.charset)
-
-    def _restore_from_alternate(self) -> None:
-        if self._alt_saved is None:
-            return
-        cursor, self.g0_charset, self.g1_charset, self.charset = self._alt_saved
-        self._alt_saved = None
-        self.cursor.x = min(cursor.x, self.columns - 1)
-        self.cursor.y = min(cursor.y, self.lines - 1)
-        self.cursor.attrs = cursor.attrs
-
-    def define_charset(self, code: str, mode: str) -> None:
-        if code in cs.MAPS:
-            if mode == "(":
-                self.g0_charset = cs.MAPS[code]
-            elif mode == ")":
-                self.g1_charset = cs.MAPS[code]
-
     # ------------------------------------------------------- attributes
     def select_graphic_rendition(self, *attrs: int, **kwargs: Any) -> None:
         if kwargs.get("private"):
             return  # CSI ? ... m is an xterm query form, not an attribute change
         self.cursor.attrs = apply_sgr(self.cursor.attrs, attrs)  # type: ignore[arg-type,assignment]
-
-    # -------------------------------------------------- replies, misc
-    def report_device_attributes(self, mode: int = 0, *_: Any, **kwargs: Any) -> None:
-        if mode == 0 and not kwargs.get("private"):
-            self.write_process_input(_PRIMARY_DA)
-
-    def report_secondary_device_attributes(self) -> None:
-        self.write_process_input(_SECONDARY_DA)
-
-    def report_device_status(self, mode: int = 0, *_: Any, **kwargs: Any) -> None:
-        if mode == 5:
-            self.write_process_input("\x1b[0n")
-        elif mode == 6:
-            x = self.cursor_x + 1
-            y = self.cursor.y + 1
-            if mo.DECOM in self.mode and self.margins is not None:
-                y -= self.margins.top
-            prefix = "?" if kwargs.get("private") else ""
-            self.write_process_input(f"\x1b[{prefix}{y};{x}R")
-
-    def report_default_color(self, which: int, terminator: str = "\x1b\\") -> None:
-        """Answer ``OSC 10 ; ?`` (``which`` 10, foreground) or ``OSC 11 ; ?`` (background) in
-        xterm's form, ending with the terminator the query used."""
-        red, green, blue = self.default_colors[which - 10]
-        self.write_process_input(
-            f"\x1b]{which};rgb:{red:02x}{red:02x}/{green:02x}{green:02x}/{blue:02x}{blue:02x}{terminator}"
-        )
-
-    def write_process_input(self, data: str) -> None:
-        self._replies.append(data)
-
-    def bell(self, *_: Any) -> None:
-        self.bells += 1
-
-    def debug(self, *_: Any, **__: Any) -> None:
-        """Unrecognised sequences are ignored."""
-
-    def save_cursor(self) -> None:
-        super().save_cursor()
-        del self.savepoints[:-_MAX_SAVEPOINTS]
-
-    def save_cursor_sco(self, *params: int, **__: Any) -> None:
-        """SCOSC (``CSI s``): remember the cursor position."""
-        self._sco_saved = (self.cursor.x, self.cursor.y)
-
-    def restore_cursor_sco(self, *params: int, **__: Any) -> None:
-        """SCORC (``CSI u``): return to the position saved by ``CSI s``."""
-        if self._sco_saved is not None:
-            self.cursor.x = min(self._sco_saved[0], self.columns - 1)
-            self.cursor.y = min(self._sco_saved[1], self.lines - 1)
-
-    # pyte's cursor movers, made tolerant of the extra parameters or ``private`` flag a
-    # stream can carry (stock pyte raises TypeError on ``CSI ? 5 A``).
-    def cursor_up(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_up(count)
-
-    def cursor_down(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_down(count)
-
-    def cursor_up1(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_up1(count)
-
-    def cursor_down1(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_down1(count)
-
-    def cursor_forward(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_forward(count)
-
-    def cursor_back(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_back(count)
-
-    def cursor_to_column(self, column: int | None = None, *_: Any, **__: Any) -> None:
-        super().cursor_to_column(column)
-
-    def cursor_to_line(self, line: int | None = None, *_: Any, **__: Any) -> None:
-        if mo.DECOM in self.mode and self.margins is None:
-            # pyte asserts here; xterm takes origin mode without margins as the whole screen.
-            self.cursor.y = (line or 1) - 1
-            self.ensure_vbounds()
-            return
-        super().cursor_to_line(line)
-
-    def cursor_position(
-        self, line: int | None = None, column: int | None = None, *_: Any, **__: Any
-    ) -> None:
-        super().cursor_position(line, column)
-
-    def set_margins(
-        self, top: int | None = None, bottom: int | None = None, *_: Any, **kwargs: Any
-    ) -> None:
-        if kwargs.get("private"):
-            return  # CSI ? r restores DEC modes in xterm; not a margin change
-        super().set_margins(top, bottom)
-
-    def clear_tab_stop(self, how: int = 0, *_: Any, **__: Any) -> None:
-        super().clear_tab_stop(how)
-
-    def forward_tab(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        """CHT (``CSI n I``)."""
-        for _step in range(min(max(count or 1, 1), self.columns)):
-            self.tab()
-
-    def back_tab(self, count: int | None = None, *_: Any, **__: Any) -> None:
-        """CBT (``CSI n Z``): back to the n-th previous tab stop (or column 0)."""
-        x = min(self.cursor.x, self.columns - 1)
-        for _step in range(min(max(count or 1, 1), self.columns)):
-            x = max((stop for stop in self.tabstops if stop < x), default=0)
-        self.cursor.x = x
 
     def __repr__(self) -> str:
         return f"TerminalScreen({self.columns}, {self.lines}, history={self.history_limit})"
