@@ -68,6 +68,11 @@ async def test_files_add_from_editor_and_local_file_edit_delete(local_backend, t
                 fill(app, path="/root/renamed.ini", content="changed\n")
                 await pilot.press("ctrl+s")
                 await wait_for(pilot, lambda: {f.path for f in pane.items.values()} == {"/root/app/config.json", "/root/renamed.ini"}, "the edit")
+                # The list is re-read in a worker; under load the keys may land before the form's
+                # screen has gone and the table has drawn the renamed row under the cursor.
+                await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), "the form to close")
+                renamed = next(k for k, f in pane.items.items() if f.path == "/root/renamed.ini")
+                await wait_for(pilot, lambda: pane.table.highlighted_key == renamed, "the renamed row highlighted")
 
                 await pilot.press("d")
                 assert isinstance(app.screen, ConfirmScreen) and "/root/renamed.ini" in app.screen.question
